@@ -1,0 +1,3 @@
+from b24sync.cli import main
+
+main()
