@@ -83,20 +83,25 @@ class PortalSeed:
 
     Upper-case old-style field names, values as a REST client would send them (strings or
     numbers; multifields ``PHONE``/``EMAIL`` as lists of ``{"VALUE": …, "VALUE_TYPE": …}``).
-    References are by ID, and IDs are positions: the n-th record of a list (1-based) is loaded
-    with ``ID = n`` (users start after the portal's built-in ones: see ``first_user_id``), so a
+    Users and products are the fresh portal's own (IDs in :data:`BUILTIN_USER_IDS` and
+    :data:`BUILTIN_PRODUCT_IDS`). Other references are by ID, and IDs are positions: the n-th
+    record of a list (1-based) is loaded with ``ID = n``, so a
     contact's ``COMPANY_ID = 3`` means the third company, a requisite's ``ENTITY_ID`` the position
     of its company or contact, an address's ``ENTITY_ID`` the position of its requisite.
     Deals may carry ``PRODUCT_ROWS`` (``crm.deal.productrows.set`` rows). Timestamps
     ``DATE_CREATE``/``DATE_MODIFY`` may be given (as with ``IMPORT=Y``).
     """
 
-    users: list[dict[str, Any]] = field(default_factory=list)
-    products: list[dict[str, Any]] = field(default_factory=list)
     companies: list[dict[str, Any]] = field(default_factory=list)
     contacts: list[dict[str, Any]] = field(default_factory=list)
     requisites: list[dict[str, Any]] = field(default_factory=list)
     addresses: list[dict[str, Any]] = field(default_factory=list)
     deals: list[dict[str, Any]] = field(default_factory=list)
     leads: list[dict[str, Any]] = field(default_factory=list)
-    first_user_id: int = 1
+
+
+BUILTIN_USER_IDS = range(1, 6)
+"""A fresh sandbox portal has five employees: 1 is the administrator who owns the webhook."""
+
+BUILTIN_PRODUCT_IDS = range(1, 13)
+"""A fresh sandbox portal has a catalog of twelve products."""
