@@ -1,0 +1,96 @@
+"""The ``b24sync`` command line: a thin shell over the library.
+
+Commands parse options, call library functions and render results; they decide nothing. Errors
+of the library carry their exit code (``errors.py``), mapped here in one place, so cron and
+systemd see the documented codes (docs/exit-codes.md).
+"""
+
+from __future__ import annotations
+
+import platform
+import sqlite3
+import sys
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import click
+import typer
+import typer.core
+from rich.console import Console
+
+from b24sync import __version__
+from b24sync import messages as m
+from b24sync.errors import B24SyncError
+from b24sync.exitcodes import ExitCode
+from b24sync.i18n import t
+from b24sync.logs import setup_logging
+from b24sync.redact import redact
+
+err_console = Console(stderr=True)
+
+
+class _Group(typer.core.TyperGroup):
+    """Maps library errors to their exit codes, with a one-line, redacted message."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except B24SyncError as exc:
+            err_console.print(t(m.ERROR_PREFIX, message=redact(str(exc))), markup=False, highlight=False)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            err_console.print(t(m.INTERRUPTED))
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+app = typer.Typer(
+    name="b24sync",
+    cls=_Group,
+    help=t(m.APP_HELP),
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+    add_completion=True,
+)
+
+
+@dataclass
+class Globals:
+    """Global options, handed to every command through ``ctx.obj``."""
+
+    config: str | None = None
+    verbosity: int = 0
+    log_format: str = "text"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"b24sync {__version__} (python {platform.python_version()}, sqlite {sqlite3.sqlite_version})")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[str | None, typer.Option("--config", "-c", envvar="B24SYNC_CONFIG", help=t(m.OPT_CONFIG),
+                                               metavar="PATH")] = None,
+    verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help=t(m.OPT_VERBOSE))] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=t(m.OPT_QUIET))] = False,
+    log_format: Annotated[str, typer.Option("--log-format", envvar="B24SYNC_LOG_FORMAT",
+                                            help=t(m.OPT_LOG_FORMAT))] = "text",
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help=t(m.OPT_VERSION))] = False,
+) -> None:
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter(t(m.BAD_LOG_FORMAT, value=log_format), param_hint="--log-format")
+    verbosity = -1 if quiet else verbose
+    setup_logging(verbosity, log_format)
+    ctx.obj = Globals(config=config, verbosity=verbosity, log_format=log_format)
+
+
+from b24sync.cli import sandbox as _sandbox  # noqa: E402,F401  (registers its commands)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(app())

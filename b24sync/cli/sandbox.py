@@ -1,0 +1,95 @@
+"""``b24sync sandbox`` and ``b24sync demo``: the local emulators, by hand and as a guided run."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from b24sync import messages as m
+from b24sync.cli import app, err_console
+from b24sync.demo import DemoReport, run_demo
+from b24sync.i18n import t
+from b24sync.sandbox.run import DEFAULT_SIZE, start_sandbox
+
+PANEL = "Sandbox"
+
+
+@app.command(help=t(m.SANDBOX_HELP), rich_help_panel=PANEL)
+def sandbox(
+    bitrix24_port: Annotated[int, typer.Option("--bitrix24-port", help=t(m.SANDBOX_OPT_PORT), min=0,
+                                               max=65535)] = 0,
+    size: Annotated[int, typer.Option("--size", help=t(m.SANDBOX_OPT_SIZE), min=0)] = DEFAULT_SIZE,
+    seed: Annotated[int, typer.Option("--seed", help=t(m.SANDBOX_OPT_SEED))] = 0,
+    no_limits: Annotated[bool, typer.Option("--no-limits", help=t(m.SANDBOX_OPT_NO_LIMITS))] = False,
+    events_url: Annotated[str | None, typer.Option("--events-url", help=t(m.SANDBOX_OPT_EVENTS),
+                                                   metavar="URL")] = None,
+    write_config: Annotated[Path | None, typer.Option("--write-config", help=t(m.SANDBOX_OPT_WRITE_CONFIG),
+                                                      metavar="PATH")] = None,
+) -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    running = start_sandbox(size=size, seed=seed, limits=not no_limits, events_url=events_url,
+                            bitrix24_port=bitrix24_port)
+    try:
+        for key, value in running.info().items():
+            print(f"{key}={value}", flush=True)
+        if write_config is not None:
+            path = running.write_config(write_config)
+            print(f"CONFIG={path}", flush=True)
+            err_console.print(t(m.SANDBOX_CONFIG_WRITTEN, path=path), markup=False, highlight=False)
+        print("READY=1", flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        running.stop()
+        err_console.print(t(m.SANDBOX_STOPPED))
+
+
+@app.command(help=t(m.DEMO_HELP), rich_help_panel=PANEL)
+def demo(
+    size: Annotated[int, typer.Option("--size", help=t(m.SANDBOX_OPT_SIZE), min=1)] = DEFAULT_SIZE,
+    seed: Annotated[int, typer.Option("--seed", help=t(m.SANDBOX_OPT_SEED))] = 0,
+) -> None:
+    out = Console()
+    err_console.print(t(m.DEMO_STARTING, size=size))
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+
+        def on_entity(name: str):
+            task = progress.add_task(t(m.DEMO_READING, entity=name), total=None)
+            return lambda n: progress.advance(task, n)
+
+        report = run_demo(size, seed, on_entity=on_entity)
+    _render(out, report)
+    sys.stdout.flush()
+
+
+def _render(out: Console, report: DemoReport) -> None:
+    table = Table(title=t(m.DEMO_TABLE_TITLE))
+    for column in (m.DEMO_COL_ENTITY, m.DEMO_COL_RECORDS, m.DEMO_COL_REQUESTS, m.DEMO_COL_FLOOR):
+        table.add_column(t(column), justify="left" if column == m.DEMO_COL_ENTITY else "right")
+    for row in report.stats:
+        table.add_row(row.entity, f"{row.records:,}", str(row.requests), str(row.floor))
+    out.print(table)
+    samples = Table(title=t(m.DEMO_SAMPLE_TITLE))
+    for column in (m.DEMO_COL_COMPANY, m.DEMO_COL_INN, m.DEMO_COL_KPP, m.DEMO_COL_PHONES, m.DEMO_COL_EMAILS):
+        samples.add_column(t(column))
+    for row in report.samples:
+        samples.add_row(row["title"], row["inn"], row["kpp"], "\n".join(row["phones"]), "\n".join(row["emails"]))
+    out.print(samples)
+    planted = Table(title=t(m.DEMO_PLANTED_TITLE))
+    for column in (m.DEMO_COL_KIND, m.DEMO_COL_IDS, m.DEMO_COL_DETAIL):
+        planted.add_column(t(column))
+    for item in report.planted:
+        planted.add_row(item.kind, f"{item.entity} {', '.join(map(str, item.ids))}", item.detail)
+    out.print(planted)
+    out.print(t(m.DEMO_DONE, seconds=report.seconds, requests=report.requests))

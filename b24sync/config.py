@@ -1,0 +1,179 @@
+"""Configuration: a TOML file read into frozen, typed objects.
+
+The file is found from ``--config PATH``, else ``$B24SYNC_CONFIG``, else
+``$XDG_CONFIG_HOME/b24sync/config.toml``. It holds no secrets, only where to find them
+(:mod:`b24sync.secrets`); still, it must be readable by its owner only, because it says where
+the secrets are and what they unlock. Unknown keys are errors (a typo must not silently fall back
+to a default), and every error names the key and the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from b24sync import messages as m
+from b24sync.errors import ConfigError
+from b24sync.i18n import t
+from b24sync.secrets import Secret, SecretSource, check_owner_only
+
+ENV_CONFIG = "B24SYNC_CONFIG"
+ENV_BITRIX24_WEBHOOK = "B24SYNC_BITRIX24_WEBHOOK"
+WEBHOOK_RE = re.compile(r"^(https?://[^/\s]+(?:/[^\s]*?)?/rest/\d+/[^/\s]+)/?$")
+SECRET_KEYS = {"webhook", "webhook_url", "password", "token", "app_token"}
+
+
+@dataclass(frozen=True)
+class Bitrix24Config:
+    """How to reach and pace one Bitrix24 portal."""
+
+    webhook: Secret | None = None
+    requests_per_second: float = 2.0
+    burst: int = 50
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    max_retries: int = 8
+    retry_budget_seconds: float = 900.0
+    incremental_overlap_seconds: float = 300.0
+    webhook_env: str = ENV_BITRIX24_WEBHOOK
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration of one b24sync instance (one portal, one 1C base)."""
+
+    path: Path
+    instance: str = "default"
+    state_path: Path = field(default_factory=lambda: Path("b24sync-state.db"))
+    secrets_file: Path | None = None
+    bitrix24: Bitrix24Config = field(default_factory=Bitrix24Config)
+
+    def require_webhook(self) -> Secret:
+        """The Bitrix24 webhook URL, or a configuration error saying where to put it."""
+        if self.bitrix24.webhook is None:
+            raise ConfigError(t(m.WEBHOOK_MISSING, path=self.path, env=self.bitrix24.webhook_env))
+        return self.bitrix24.webhook
+
+
+def default_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "b24sync" / "config.toml"
+
+
+def find_config(explicit: str | Path | None) -> Path:
+    """The config file to use: the option, then the environment, then the XDG location."""
+    if explicit:
+        return Path(explicit)
+    if env := os.environ.get(ENV_CONFIG):
+        return Path(env)
+    return default_config_path()
+
+
+class _Table:
+    """Typed access to one TOML table that remembers which keys were read."""
+
+    def __init__(self, data: dict[str, Any], prefix: str, path: Path) -> None:
+        self.data, self.prefix, self.path = data, prefix, path
+        self.seen: set[str] = set()
+
+    def name(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    def get(self, key: str, kind: type, default: Any) -> Any:
+        self.seen.add(key)
+        if key not in self.data:
+            return default
+        value = self.data[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(
+                t(m.CONFIG_WRONG_TYPE, key=self.name(key), path=self.path, expected=kind.__name__,
+                  got=type(value).__name__)
+            )
+        return value
+
+    def positive(self, key: str, kind: type, default: Any) -> Any:
+        value = self.get(key, kind, default)
+        if value <= 0:
+            raise ConfigError(t(m.CONFIG_NOT_POSITIVE, key=self.name(key), path=self.path, value=value))
+        return value
+
+    def table(self, key: str) -> _Table:
+        self.seen.add(key)
+        value = self.data.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(t(m.CONFIG_WRONG_TYPE, key=self.name(key), path=self.path, expected="table",
+                                got=type(value).__name__))
+        return _Table(value, f"{self.prefix}{key}.", self.path)
+
+    def path_value(self, key: str, default: str | None) -> Path | None:
+        raw = self.get(key, str, default)
+        if not raw:
+            return None
+        candidate = Path(os.path.expanduser(raw))
+        return candidate if candidate.is_absolute() else self.path.parent / candidate
+
+    def reject_unknown(self) -> None:
+        for key in self.data:
+            if key in SECRET_KEYS:
+                raise ConfigError(t(m.CONFIG_SECRET_INLINE, key=self.name(key), path=self.path))
+            if key not in self.seen:
+                raise ConfigError(t(m.CONFIG_UNKNOWN_KEY, key=self.name(key), path=self.path))
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Read, validate and resolve the configuration (including where its secrets come from)."""
+    config_path = find_config(path)
+    if not config_path.is_file():
+        raise ConfigError(t(m.CONFIG_NOT_FOUND, path=config_path))
+    check_owner_only(config_path, "--config")
+    try:
+        with config_path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(t(m.CONFIG_SYNTAX, path=config_path, reason=str(exc))) from None
+    root = _Table(data, "", config_path)
+    instance = root.get("instance", str, "default")
+    state = root.table("state")
+    state_path = state.path_value("path", f"{instance}-state.db")
+    state.reject_unknown()
+    secrets = root.table("secrets")
+    secrets_file = secrets.path_value("file", None)
+    secrets.reject_unknown()
+    if secrets_file is not None and not secrets_file.is_file():
+        raise ConfigError(t(m.CONFIG_FILE_MISSING, key="secrets.file", path=config_path, file=secrets_file))
+    bitrix24 = _load_bitrix24(root.table("bitrix24"), secrets_file, config_path)
+    root.reject_unknown()
+    assert state_path is not None
+    return Config(path=config_path, instance=instance, state_path=state_path, secrets_file=secrets_file,
+                  bitrix24=bitrix24)
+
+
+def _load_bitrix24(table: _Table, secrets_file: Path | None, config_path: Path) -> Bitrix24Config:
+    env = table.get("webhook_env", str, ENV_BITRIX24_WEBHOOK)
+    source = SecretSource(env=env, secrets_file=secrets_file, own_file=table.path_value("webhook_file", None),
+                          credential="bitrix24_webhook")
+    webhook = source.resolve(table.name("webhook_file"), config_path)
+    if webhook is not None:
+        match = WEBHOOK_RE.match(webhook.reveal().strip())
+        if not match:
+            raise ConfigError(t(m.WEBHOOK_MALFORMED, source=webhook.source, path=config_path))
+        webhook = Secret(match.group(1) + "/", webhook.source)
+    config = Bitrix24Config(
+        webhook=webhook,
+        webhook_env=env,
+        requests_per_second=table.positive("requests_per_second", float, 2.0),
+        burst=table.positive("burst", int, 50),
+        connect_timeout=table.positive("connect_timeout", float, 5.0),
+        read_timeout=table.positive("read_timeout", float, 60.0),
+        max_retries=table.positive("max_retries", int, 8),
+        retry_budget_seconds=table.positive("retry_budget_seconds", float, 900.0),
+        incremental_overlap_seconds=table.get("incremental_overlap_seconds", float, 300.0),
+    )
+    table.reject_unknown()
+    return config

@@ -1,0 +1,104 @@
+"""Every user-facing message template, in one place, for translation.
+
+Templates use ``{named}`` fields and are marked with :func:`~b24sync.i18n.N_` so Babel extracts
+them into ``locale/b24sync.pot``. Show one with ``t(messages.X, **values)``. Log lines meant for
+machines and protocol strings of the remote APIs are not here.
+"""
+
+from b24sync.i18n import N_
+
+# --- configuration and secrets -------------------------------------------------------------
+CONFIG_NOT_FOUND = N_(
+    "Configuration file {path} does not exist. Pass --config PATH, set B24SYNC_CONFIG, or create one "
+    "with 'b24sync sandbox --write-config PATH' (see config.example.toml)."
+)
+CONFIG_SYNTAX = N_("Configuration file {path} is not valid TOML: {reason}")
+CONFIG_WRONG_TYPE = N_("{key} in {path} must be a {expected}, not a {got}.")
+CONFIG_NOT_POSITIVE = N_("{key} in {path} must be greater than zero (it is {value}).")
+CONFIG_UNKNOWN_KEY = N_("{key} in {path} is not a known setting (see config.example.toml).")
+CONFIG_SECRET_INLINE = N_(
+    "{key} in {path} looks like a secret; secrets never go in the config file. Put it in the "
+    "environment or in an owner-only secrets file (secrets.file)."
+)
+CONFIG_FILE_MISSING = N_("{key} in {path} names {file}, which does not exist.")
+FILE_UNREADABLE = N_("Cannot read {path} ({key}): {reason}.")
+FILE_NOT_OWNER_ONLY = N_(
+    "{path} ({key}) is readable by group or others (mode {mode}); it holds or leads to secrets. "
+    "Run: chmod 600 {path}"
+)
+SECRETS_FILE_BAD_LINE = N_("{path}, line {line}: expected KEY=VALUE.")
+WEBHOOK_MISSING = N_(
+    "No Bitrix24 webhook URL is configured for {path}. Set the environment variable {env}, or put "
+    "{env}=... in the owner-only file named by secrets.file, or set bitrix24.webhook_file."
+)
+WEBHOOK_MALFORMED = N_(
+    "The Bitrix24 webhook URL from {source} (config {path}) is not of the form "
+    "https://PORTAL/rest/USER_ID/TOKEN/."
+)
+
+# --- remote calls ----------------------------------------------------------------------------
+B24_ERROR = N_("Bitrix24 answered {method} with {code}: {description} (HTTP {status}).")
+B24_ERROR_RECORD = N_("Bitrix24 rejected {method} for {record}: {code}: {description}.")
+B24_NOT_JSON = N_("Bitrix24 answered {method} with a non-JSON body (HTTP {status}): {excerpt}")
+B24_TRANSPORT = N_("Could not reach Bitrix24 for {method}: {reason}")
+B24_REDIRECT = N_("Bitrix24 answered {method} with a redirect to {location}; update the webhook URL.")
+B24_UNAVAILABLE = N_(
+    "Bitrix24 kept failing for {method} after {attempts} attempts ({seconds:.0f} s of waiting): {last}"
+)
+B24_IN_DOUBT = N_(
+    "The write {method} may or may not have been applied by Bitrix24 ({reason}); it was not re-sent. "
+    "Records in doubt: {records}."
+)
+B24_BATCH_TOO_LONG = N_("A Bitrix24 batch takes at most 50 commands; {count} were given.")
+B24_UNKNOWN_ENTITY = N_("Unknown Bitrix24 entity {entity!r}; known: {known}.")
+B24_FIELD_VALUE = N_("Bitrix24 {entity} {record}: field {field} has an unreadable value {value!r} ({reason}).")
+
+# --- command line ----------------------------------------------------------------------------
+APP_HELP = N_(
+    "Keep counterparties, deals and documents consistent between Bitrix24 and 1C:CRM, showing the "
+    "plan before anything is written."
+)
+OPT_CONFIG = N_("Configuration file (TOML).")
+OPT_VERBOSE = N_("More log output (repeat for debug).")
+OPT_QUIET = N_("Only errors in the log.")
+OPT_LOG_FORMAT = N_("Log format on stderr: text or json.")
+OPT_VERSION = N_("Show the version and exit.")
+ERROR_PREFIX = N_("Error: {message}")
+INTERRUPTED = N_("Interrupted.")
+BAD_LOG_FORMAT = N_("--log-format must be 'text' or 'json', not {value!r}.")
+
+SANDBOX_HELP = N_(
+    "Run the local Bitrix24 emulator with seeded data until stopped (Ctrl+C). Prints KEY=VALUE lines "
+    "(webhook URL, application token) and READY=1 on stdout."
+)
+SANDBOX_OPT_PORT = N_("Port of the Bitrix24 emulator on 127.0.0.1 (0 = any free port).")
+SANDBOX_OPT_SIZE = N_("How many counterparties to seed.")
+SANDBOX_OPT_SEED = N_("Seed of the data generator (same seed, same data).")
+SANDBOX_OPT_NO_LIMITS = N_("Turn off the emulated rate limits (leaky bucket and operating time).")
+SANDBOX_OPT_EVENTS = N_("URL that receives the portal's outgoing events (ONCRM…), form-encoded.")
+SANDBOX_OPT_WRITE_CONFIG = N_("Also write a ready config file for this sandbox (secrets in an owner-only file beside it).")
+SANDBOX_CONFIG_WRITTEN = N_("Config written to {path}; try: b24sync --config {path} demo")
+SANDBOX_STOPPED = N_("Sandbox stopped.")
+
+DEMO_HELP = N_("Start the sandbox in-process and show, through the real client, what it holds.")
+DEMO_STARTING = N_("Starting the sandbox with {size} seeded counterparties…")
+DEMO_READING = N_("Reading {entity}")
+DEMO_TABLE_TITLE = N_("What the sandbox portal holds (read through the Bitrix24 client)")
+DEMO_COL_ENTITY = N_("Entity")
+DEMO_COL_RECORDS = N_("Records")
+DEMO_COL_REQUESTS = N_("Requests")
+DEMO_COL_FLOOR = N_("Floor")
+DEMO_SAMPLE_TITLE = N_("A few companies with their requisites, phones as managers typed them")
+DEMO_COL_COMPANY = N_("Company")
+DEMO_COL_INN = N_("INN")
+DEMO_COL_KPP = N_("KPP")
+DEMO_COL_PHONES = N_("Phones")
+DEMO_COL_EMAILS = N_("E-mails")
+DEMO_PLANTED_TITLE = N_("Planted anomalies b24sync must report, never guess")
+DEMO_COL_KIND = N_("Kind")
+DEMO_COL_IDS = N_("Records")
+DEMO_COL_DETAIL = N_("Detail")
+DEMO_DONE = N_(
+    "Done in {seconds:.1f} s: {requests} requests to the portal, none rejected. Reconciliation with 1C "
+    "comes with the 1C side; run 'b24sync sandbox' to explore the portal by hand."
+)
