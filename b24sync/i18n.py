@@ -26,7 +26,7 @@ def _translations() -> gettext.NullTranslations:
     return gettext.translation(DOMAIN, localedir=LOCALE_DIR, fallback=True)
 
 
-def t(message: str, **values: Any) -> str:
+def t(message: str, /, **values: Any) -> str:
     """Translate a marked template and fill in its ``{named}`` fields."""
     text = _translations().gettext(message)
     return text.format(**values) if values else text

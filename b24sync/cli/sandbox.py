@@ -6,7 +6,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,9 +15,14 @@ from rich.table import Table
 
 from b24sync import messages as m
 from b24sync.cli import app, err_console
-from b24sync.demo import DemoReport, run_demo
+
+if TYPE_CHECKING:
+    from b24sync.demo import DemoReport
 from b24sync.i18n import t
-from b24sync.sandbox.run import DEFAULT_SIZE, start_sandbox
+
+# The emulators and pandas are imported inside the commands: `b24sync --version` and `--help`
+# stay instant, and a broken optional piece cannot stop the rest of the CLI from starting.
+DEFAULT_SIZE = 200
 
 PANEL = "Sandbox"
 
@@ -34,6 +39,8 @@ def sandbox(
     write_config: Annotated[Path | None, typer.Option("--write-config", help=t(m.SANDBOX_OPT_WRITE_CONFIG),
                                                       metavar="PATH")] = None,
 ) -> None:
+    from b24sync.sandbox.run import start_sandbox
+
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -59,6 +66,8 @@ def demo(
     size: Annotated[int, typer.Option("--size", help=t(m.SANDBOX_OPT_SIZE), min=1)] = DEFAULT_SIZE,
     seed: Annotated[int, typer.Option("--seed", help=t(m.SANDBOX_OPT_SEED))] = 0,
 ) -> None:
+    from b24sync.demo import run_demo
+
     out = Console()
     err_console.print(t(m.DEMO_STARTING, size=size))
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),

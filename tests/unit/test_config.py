@@ -1,0 +1,127 @@
+"""Config loading: discovery, types, owner-only files, secrets sources, errors naming key and file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from b24sync.config import load_config
+from b24sync.errors import ConfigError
+from b24sync.exitcodes import ExitCode
+
+WEBHOOK = "https://portal.example.ru/rest/7/s3cr3tT0ken/"
+
+
+def write(path: Path, text: str, mode: int = 0o600) -> Path:
+    path.write_text(text, encoding="utf-8")
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ("B24SYNC_BITRIX24_WEBHOOK", "B24SYNC_CONFIG", "CREDENTIALS_DIRECTORY", "XDG_CONFIG_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_and_relative_state_path(tmp_path):
+    cfg = load_config(write(tmp_path / "c.toml", 'instance = "Ромашка"\n'))
+    assert cfg.instance == "Ромашка"
+    assert cfg.state_path == tmp_path / "Ромашка-state.db"
+    assert cfg.bitrix24.requests_per_second == 2.0 and cfg.bitrix24.burst == 50
+    assert cfg.bitrix24.webhook is None
+    with pytest.raises(ConfigError) as err:
+        cfg.require_webhook()
+    assert "B24SYNC_BITRIX24_WEBHOOK" in str(err.value) and str(tmp_path / "c.toml") in str(err.value)
+
+
+def test_webhook_from_environment_is_masked(tmp_path, monkeypatch):
+    monkeypatch.setenv("B24SYNC_BITRIX24_WEBHOOK", WEBHOOK.rstrip("/"))
+    cfg = load_config(write(tmp_path / "c.toml", ""))
+    assert cfg.require_webhook().reveal() == WEBHOOK
+    assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in str(cfg.bitrix24.webhook)
+    assert cfg.bitrix24.webhook.source == "environment variable B24SYNC_BITRIX24_WEBHOOK"
+
+
+def test_webhook_from_secrets_file_and_env_wins(tmp_path, monkeypatch):
+    write(tmp_path / "s.secrets", f"# comment\nB24SYNC_BITRIX24_WEBHOOK='{WEBHOOK}'\n")
+    cfg_path = write(tmp_path / "c.toml", '[secrets]\nfile = "s.secrets"\n')
+    assert load_config(cfg_path).require_webhook().reveal() == WEBHOOK
+    monkeypatch.setenv("B24SYNC_BITRIX24_WEBHOOK", "https://other.example.ru/rest/1/abcd/")
+    assert load_config(cfg_path).require_webhook().reveal() == "https://other.example.ru/rest/1/abcd/"
+
+
+def test_webhook_from_own_file_and_systemd_credentials(tmp_path, monkeypatch):
+    write(tmp_path / "hook", WEBHOOK + "\n")
+    cfg = load_config(write(tmp_path / "c.toml", '[bitrix24]\nwebhook_file = "hook"\n'))
+    assert cfg.require_webhook().reveal() == WEBHOOK
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    write(creds / "bitrix24_webhook", WEBHOOK)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    assert load_config(write(tmp_path / "d.toml", "")).require_webhook().source == "systemd credential bitrix24_webhook"
+
+
+@pytest.mark.parametrize("target", ["config", "secrets", "own"])
+def test_group_readable_files_are_refused(tmp_path, target):
+    secrets_mode = 0o640 if target == "secrets" else 0o600
+    own_mode = 0o644 if target == "own" else 0o600
+    write(tmp_path / "s.secrets", f"B24SYNC_BITRIX24_WEBHOOK={WEBHOOK}\n", secrets_mode)
+    write(tmp_path / "hook", WEBHOOK, own_mode)
+    body = '[secrets]\nfile = "s.secrets"\n' if target == "secrets" else '[bitrix24]\nwebhook_file = "hook"\n'
+    cfg_path = write(tmp_path / "c.toml", body, 0o644 if target == "config" else 0o600)
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg_path)
+    assert err.value.exit_code == ExitCode.CONFIG
+    assert "chmod 600" in str(err.value)
+    assert "s3cr3t" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("[bitrix24]\nburst = \"много\"\n", "bitrix24.burst"),
+        ("[bitrix24]\nrequests_per_second = 0\n", "bitrix24.requests_per_second"),
+        ("[bitrix24]\nbrust = 5\n", "bitrix24.brust"),
+        ("unknown_top = 1\n", "unknown_top"),
+        (f'[bitrix24]\nwebhook_url = "{WEBHOOK}"\n', "bitrix24.webhook_url"),
+        ("state = 5\n", "state"),
+        ('[secrets]\nfile = "absent.secrets"\n', "secrets.file"),
+    ],
+)
+def test_errors_name_the_key_and_the_file(tmp_path, body, key):
+    cfg_path = write(tmp_path / "конфиг.toml", body)
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg_path)
+    assert key in str(err.value)
+    assert str(cfg_path) in str(err.value)
+    assert "s3cr3t" not in str(err.value)
+
+
+def test_syntax_error_and_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(write(tmp_path / "c.toml", "instance = \n"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_malformed_webhook_is_a_config_error_without_the_value(tmp_path, monkeypatch):
+    monkeypatch.setenv("B24SYNC_BITRIX24_WEBHOOK", "https://portal.example.ru/s3cr3tT0ken")
+    with pytest.raises(ConfigError) as err:
+        load_config(write(tmp_path / "c.toml", ""))
+    assert "s3cr3t" not in str(err.value)
+    assert "B24SYNC_BITRIX24_WEBHOOK" in str(err.value)
+
+
+def test_discovery_order(tmp_path, monkeypatch):
+    env_cfg = write(tmp_path / "env.toml", 'instance = "env"\n')
+    monkeypatch.setenv("B24SYNC_CONFIG", str(env_cfg))
+    assert load_config().instance == "env"
+    assert load_config(write(tmp_path / "opt.toml", 'instance = "opt"\n')).instance == "opt"
+    monkeypatch.delenv("B24SYNC_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "xdg" / "b24sync").mkdir(parents=True)
+    write(tmp_path / "xdg" / "b24sync" / "config.toml", 'instance = "xdg"\n')
+    assert load_config().instance == "xdg"
