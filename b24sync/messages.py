@@ -76,7 +76,9 @@ SANDBOX_OPT_SIZE = N_("How many counterparties to seed.")
 SANDBOX_OPT_SEED = N_("Seed of the data generator (same seed, same data).")
 SANDBOX_OPT_NO_LIMITS = N_("Turn off the emulated rate limits (leaky bucket and operating time).")
 SANDBOX_OPT_EVENTS = N_("URL that receives the portal's outgoing events (ONCRM…), form-encoded.")
-SANDBOX_OPT_WRITE_CONFIG = N_("Also write a ready config file for this sandbox (secrets in an owner-only file beside it).")
+SANDBOX_OPT_WRITE_CONFIG = N_(
+    "Also write a ready config file for this sandbox (secrets in an owner-only file beside it)."
+)
 SANDBOX_CONFIG_WRITTEN = N_("Config written to {path}; try: b24sync --config {path} demo")
 SANDBOX_STOPPED = N_("Sandbox stopped.")
 
@@ -102,3 +104,27 @@ DEMO_DONE = N_(
     "Done in {seconds:.1f} s: {requests} requests to the portal, none rejected. Reconciliation with 1C "
     "comes with the 1C side; run 'b24sync sandbox' to explore the portal by hand."
 )
+
+# --- 1C ------------------------------------------------------------------------------------------
+ONEC_ERROR = N_("1C answered {operation} with code {code}: {message} (HTTP {status}).")
+ONEC_ERROR_RECORD = N_("1C rejected {operation} for {record}: {message} (code {code}, HTTP {status}).")
+ONEC_NOT_JSON = N_(
+    "1C answered {operation} with {content_type} instead of JSON (HTTP {status}); check the publication, "
+    "the user's rights and the OData composition: {excerpt}"
+)
+ONEC_TRANSPORT = N_("Could not reach 1C for {operation}: {reason}")
+ONEC_UNAVAILABLE = N_("1C kept failing for {operation} after {attempts} attempts ({seconds:.0f} s of waiting): {last}")
+ONEC_IN_DOUBT = N_(
+    "The 1C write {operation} may or may not have been applied ({reason}); it was not re-sent. Look the record up "
+    "before writing it again: {record}."
+)
+ONEC_UNKNOWN_PROPERTY = N_(
+    "{entity_set} has no property {name!r} in this base's $metadata; 1C would silently drop it (record {record})."
+)
+ONEC_FIELD_VALUE = N_("1C {entity_set} {record}: field {field} has an unreadable value {value!r} ({reason}).")
+ONEC_PASSWORD_MISSING = N_(
+    "No 1C password is configured for {path}. Set the environment variable {env}, or put {env}=... in the "
+    "owner-only file named by secrets.file, or set onec.password_file."
+)
+ONEC_BAD_TIMEZONE = N_("onec.timezone in {path} is not a known time zone: {value!r} (example: \"Europe/Moscow\").")
+ONEC_BAD_WRITE_PATH = N_("onec.write_via.{entity} in {path} must be \"odata\" or \"http_service\", not {value!r}.")

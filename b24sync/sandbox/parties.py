@@ -97,9 +97,8 @@ def gc_paused() -> Iterator[None]:
 
 
 def _split(flat: list, counts: np.ndarray) -> list[list]:
-    ends = np.cumsum(counts).tolist()
-    starts = [0, *ends[:-1]]
-    return [flat[a:b] for a, b in zip(starts, ends, strict=True)]
+    ends = np.cumsum(counts)
+    return [flat[a:b] for a, b in zip((ends - counts).tolist(), ends.tolist(), strict=True)]
 
 
 def _objects(items: list) -> np.ndarray:

@@ -27,8 +27,8 @@ def token_of(emulator) -> str:
 def test_call_roundtrip_with_cyrillic(start_emulator):
     emu = start_emulator()
     client = make_client(emu)
-    new_id = client.call("crm.contact.add", {"fields": {"NAME": "Ёжик", "LAST_NAME": "Туманов",
-                                                        "PHONE": [{"VALUE": "8 (916) 123-45-67", "VALUE_TYPE": "WORK"}]}})
+    phone = [{"VALUE": "8 (916) 123-45-67", "VALUE_TYPE": "WORK"}]
+    new_id = client.call("crm.contact.add", {"fields": {"NAME": "Ёжик", "LAST_NAME": "Туманов", "PHONE": phone}})
     assert isinstance(new_id, int)
     got = client.call("crm.contact.get", {"id": new_id})
     assert got["NAME"] == "Ёжик" and got["ID"] == str(new_id)

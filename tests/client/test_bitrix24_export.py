@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from b24sync.sandbox.bitrix24.api import PortalSeed
-from b24sync.sources.bitrix24.read import export, export_all, export_frame, modified_since
+from b24sync.sources.bitrix24.read import export_all, export_frame, modified_since
 from b24sync.sources.bitrix24.write import WriteOp, find_by_origin, write_batch
 from tests.conftest import contacts_seed, make_client
 
@@ -108,11 +108,15 @@ def test_incremental_read_uses_the_overlap_and_deduplicates(start_emulator):
     emu = start_emulator(contacts_seed(30, phones=False))
     client = make_client(emu)
     everything = export_all(client, "contact", select=["ID", "DATE_MODIFY"])
-    watermark = max(r["DATE_MODIFY"] for r in everything) + timedelta(seconds=1)
+    watermark = max(r["DATE_MODIFY"] for r in everything) + timedelta(seconds=10)
     assert modified_since(client, "contact", watermark, overlap=timedelta(0), select=["ID"]) == []
     client.call("crm.contact.update", {"id": 7, "fields": {"NAME": "Изменённый"}})
     changed = modified_since(client, "contact", watermark, overlap=timedelta(seconds=5), select=["ID", "NAME"])
     assert [r["ID"] for r in changed] == [7] and changed[0]["NAME"] == "Изменённый"
+    # an overlap reaching back before the last seeded change re-reads it too, each record once
+    newest = max(everything, key=lambda r: r["DATE_MODIFY"])
+    wider = modified_since(client, "contact", watermark, overlap=timedelta(seconds=11), select=["ID"])
+    assert sorted(r["ID"] for r in wider) == sorted({7, newest["ID"]})
     wide = modified_since(client, "contact", datetime.now().astimezone() + timedelta(days=1),
                           overlap=timedelta(days=3650), select=["ID"])
     assert sorted(r["ID"] for r in wide) == list(range(1, 31))

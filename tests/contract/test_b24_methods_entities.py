@@ -20,7 +20,8 @@ def b24() -> Iterator[B24]:
 def test_contact_round_trip_in_old_shapes(b24: B24) -> None:
     new_id = b24.ok("crm.contact.add", {"fields": {
         "NAME": "Иван", "SECOND_NAME": "Иванович", "LAST_NAME": "Иванов", "TYPE_ID": "PARTNER", "SOURCE_ID": "WEB",
-        "BIRTHDATE": "2001-11-11", "ASSIGNED_BY_ID": 3, "ORIGINATOR_ID": "1C", "ORIGIN_ID": "a7f1", "ORIGIN_VERSION": "5",
+        "BIRTHDATE": "2001-11-11", "ASSIGNED_BY_ID": 3,
+        "ORIGINATOR_ID": "1C", "ORIGIN_ID": "a7f1", "ORIGIN_VERSION": "5",
         "PHONE": [{"VALUE": "+7333333555", "VALUE_TYPE": "WORK"}]}, "params": {"REGISTER_SONET_EVENT": "N"}})
     assert isinstance(new_id, int)
     got = b24.ok("crm.contact.get", {"id": new_id})
@@ -35,7 +36,8 @@ def test_contact_round_trip_in_old_shapes(b24: B24) -> None:
 
 
 def test_form_encoded_add(b24: B24) -> None:
-    new_id = b24.ok("crm.contact.add", {"fields": {"NAME": "Ёжик", "PHONE": [{"VALUE": "8 (916) 000-00-01"}]}}, form=True)
+    fields = {"NAME": "Ёжик", "PHONE": [{"VALUE": "8 (916) 000-00-01"}]}
+    new_id = b24.ok("crm.contact.add", {"fields": fields}, form=True)
     got = b24.ok("crm.contact.get", {"ID": str(new_id)}, form=True)
     assert got["NAME"] == "Ёжик" and got["PHONE"][0]["VALUE_TYPE"] == "WORK"
 

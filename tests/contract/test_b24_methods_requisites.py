@@ -77,8 +77,9 @@ def test_address_keys_anchor_and_errors(owned: tuple[B24, int, int]) -> None:
     again = b24.call("crm.address.add", {"fields": {**key, "CITY": "Омск"}})
     assert (again.status, again.error) == (400, ("", "TypeAddress exists"))
     rows = b24.ok("crm.address.list", {"filter": {"ENTITY_TYPE_ID": 8, "ENTITY_ID": requisite}})
-    assert rows == [{"TYPE_ID": "6", "ENTITY_TYPE_ID": "8", "ENTITY_ID": str(requisite), "ADDRESS_1": "ул. Ленина, д. 2",
-                     "ADDRESS_2": None, "CITY": "Тюмень", "POSTAL_CODE": "625003", "REGION": None, "PROVINCE": None,
+    assert rows == [{"TYPE_ID": "6", "ENTITY_TYPE_ID": "8", "ENTITY_ID": str(requisite),
+                     "ADDRESS_1": "ул. Ленина, д. 2", "ADDRESS_2": None, "CITY": "Тюмень", "POSTAL_CODE": "625003",
+                     "REGION": None, "PROVINCE": None,
                      "COUNTRY": "Россия", "COUNTRY_CODE": None, "LOC_ADDR_ID": None, "ANCHOR_TYPE_ID": "4",
                      "ANCHOR_ID": str(company)}]
     assert b24.ok("crm.address.update", {"fields": {**key, "ADDRESS_2": "офис 701"}}) is True
@@ -86,7 +87,8 @@ def test_address_keys_anchor_and_errors(owned: tuple[B24, int, int]) -> None:
     assert ordered.status == 200 and ordered.result == [{"TYPE_ID": "6", "ADDRESS_2": "офис 701"}]
     absent = b24.call("crm.address.update", {"fields": {**key, "TYPE_ID": 1}})
     assert absent.error == ("", "TypeAddress not found")
-    assert b24.call("crm.address.add", {"fields": {**key, "TYPE_ID": 5}}).error == ("", "TYPE_ID is not defined or invalid.")
+    assert b24.call("crm.address.add", {"fields": {**key, "TYPE_ID": 5}}).error == \
+        ("", "TYPE_ID is not defined or invalid.")
     assert b24.call("crm.address.add", {"fields": {**key, "ENTITY_ID": 999}}).error == \
         ("", "ENTITY_ID is not defined or invalid.")
     assert b24.ok("crm.address.delete", {"fields": key}) is True

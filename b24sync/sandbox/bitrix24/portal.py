@@ -23,6 +23,11 @@ from .methods.values import to_int
 LOAD_USER_ID = 1
 """Seeded records are created and owned by the administrator unless they say otherwise."""
 
+HISTORY_SECONDS = 30 * 86400
+HISTORY_GAP = 3600
+"""Seeded records without timestamps are history: spread over the 30 days ending an hour before the load,
+so a ``>=DATE_MODIFY`` watermark taken after loading sees only later changes."""
+
 
 class Portal:
     """One emulated portal; ``registry`` holds every REST method bound to this portal's store."""
@@ -53,7 +58,7 @@ class Portal:
         """Replace the CRM content with ``seed`` (IDs = 1-based positions; no events)."""
         store = self.store
         for name in ("company", "contact", "requisite", "address", "deal", "lead", "invoice"):
-            store.tables.pop(name, None)
+            store.table(name).clear()
         store.addresses.clear()
         store.product_rows.clear()
         store.contact_companies.clear()
@@ -80,8 +85,11 @@ class Portal:
         store = self.store
         store.table(key)
         loaded = []
+        start = now - HISTORY_GAP - HISTORY_SECONDS
+        step = HISTORY_SECONDS / max(1, len(rows))
         for position, fields in enumerate(rows, start=1):
             data = {k: v for k, v in fields.items() if k != "PRODUCT_ROWS"}
-            loaded.append(write(store, entity, None, data, user_id=LOAD_USER_ID, now=now, import_mode=True,
+            stamp = start + int(position * step)
+            loaded.append(write(store, entity, None, data, user_id=LOAD_USER_ID, now=stamp, import_mode=True,
                                 record_id=position))
         return loaded

@@ -13,7 +13,7 @@ from ..api import CallContext, MethodResult
 from . import lists, multifields
 from .records import Entity, delete_cascade, write
 from .store import Record, Store
-from .uf_values import uf_internal, uf_kind, uf_render
+from .uf_values import uf_kind, uf_render
 from .values import as_list, param, render_old
 
 
@@ -131,7 +131,3 @@ def emit_change(ctx: CallContext, entity: Entity, action: str, record_id: int) -
         ctx.emit(f"ONCRMDYNAMICITEM{action}", {"ID": str(record_id), "ENTITY_TYPE_ID": "31"})
     else:
         ctx.emit(f"ONCRM{entity.event}{action}", {"ID": str(record_id)})
-
-
-def coerce_uf(store: Store, entity: Entity, name: str, value: Any) -> Any:
-    return uf_internal(store.ufs(entity.uf_entity)[name], value, store.tz)

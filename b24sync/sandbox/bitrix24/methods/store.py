@@ -32,6 +32,12 @@ class Table:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def clear(self) -> None:
+        """Empty in place: methods hold references to their tables."""
+        self.rows.clear()
+        self.ids.clear()
+        self.last_id = 0
+
     def insert(self, record: Record, record_id: int | None = None) -> int:
         new_id = record_id if record_id is not None else self.last_id + 1
         record["ID"] = new_id

@@ -1,0 +1,99 @@
+"""1C values to Python and back, driven by the EDM types of ``$metadata``.
+
+Reads: Int64 strings become ``int``, Double ``Decimal`` (money must not travel as float), the
+naive server-local datetime an aware one in the base's zone, and the sentinels (zero GUID,
+``0001-01-01T00:00:00``) ``None``. Writes do the reverse, so a cleared reference is sent as the
+zero GUID and an aware datetime as the base's wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, tzinfo
+from decimal import Decimal
+from typing import Any
+
+from b24sync import messages as m
+from b24sync.i18n import t
+from b24sync.sources.onec.literals import EMPTY_DATE, EMPTY_GUID, naive_local
+from b24sync.sources.onec.metadata import EntityTypeInfo
+
+INTS = frozenset({"Edm.Int16", "Edm.Int32", "Edm.Int64", "Edm.Byte", "Edm.SByte"})
+NUMBERS = frozenset({"Edm.Double", "Edm.Decimal", "Edm.Single"})
+
+
+class OneCValueError(ValueError):
+    """A value the base sent could not be read as its declared type."""
+
+
+def _reader(edm: str, tz: tzinfo | None) -> Callable[[Any], Any] | None:
+    if edm in INTS:
+        return lambda v: None if v in (None, "") else int(v)
+    if edm in NUMBERS:
+        return lambda v: None if v in (None, "") else Decimal(repr(v) if isinstance(v, float) else str(v))
+    if edm == "Edm.Guid":
+        return lambda v: None if v in (None, "", EMPTY_GUID) else str(v).lower()
+    if edm == "Edm.DateTime":
+        def read_dt(v: Any) -> datetime | None:
+            if v in (None, "", EMPTY_DATE):
+                return None
+            parsed = datetime.fromisoformat(str(v))
+            return parsed.replace(tzinfo=tz) if tz is not None and parsed.tzinfo is None else parsed
+        return read_dt
+    return None
+
+
+def read_record(info: EntityTypeInfo | None, raw: Mapping[str, Any], tz: tzinfo | None,
+                entity_set: str = "") -> dict[str, Any]:
+    """Type one entity (and its tabular parts); drops ``odata.*`` and ``@`` annotations."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if "@" in key or key.startswith("odata."):
+            continue
+        edm = info.properties.get(key) if info else None
+        try:
+            if info is not None and key in info.tabular and isinstance(value, list):
+                row_info = EntityTypeInfo(key, info.tabular[key])
+                out[key] = [read_record(row_info, row, tz, entity_set) for row in value]
+                continue
+            reader = _reader(edm, tz) if edm else None
+            out[key] = reader(value) if reader else value
+        except (TypeError, ValueError) as exc:
+            raise OneCValueError(t(m.ONEC_FIELD_VALUE, entity_set=entity_set, record=raw.get("Ref_Key", "?"),
+                                   field=key, value=value, reason=exc)) from None
+    return out
+
+
+def write_value(value: Any, edm: str | None, tz: tzinfo | None) -> Any:
+    """One Python value in the wire shape 1C expects for its EDM type."""
+    if edm == "Edm.Guid":
+        return EMPTY_GUID if value is None else str(value)
+    if edm == "Edm.DateTime":
+        if value is None:
+            return EMPTY_DATE
+        if isinstance(value, datetime):
+            return naive_local(value, tz).strftime("%Y-%m-%dT%H:%M:%S")
+        if isinstance(value, date):
+            return value.strftime("%Y-%m-%dT00:00:00")
+    if isinstance(value, Decimal):
+        return float(value) if edm in NUMBERS else str(value)
+    if isinstance(value, datetime):
+        return naive_local(value, tz).strftime("%Y-%m-%dT%H:%M:%S")
+    return value
+
+
+def write_record(info: EntityTypeInfo | None, values: Mapping[str, Any], tz: tzinfo | None) -> dict[str, Any]:
+    """A payload in wire shape; tabular parts are converted row by row, LineNumber renumbered."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if info is not None and key in info.tabular and isinstance(value, list):
+            row_info = EntityTypeInfo(key, info.tabular[key])
+            rows = []
+            for number, row in enumerate(value, start=1):
+                converted = write_record(row_info, row, tz)
+                converted["LineNumber"] = str(number)
+                rows.append(converted)
+            out[key] = rows
+        else:
+            out[key] = write_value(value, info.properties.get(key) if info else None, tz)
+    return out
