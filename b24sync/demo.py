@@ -47,6 +47,7 @@ class DemoReport:
     planted: list[Planted] = field(default_factory=list)
     seconds: float = 0.0
     requests: int = 0
+    rejected: int = 0
 
 
 def run_demo(size: int = 200, seed: int = 0, *, on_entity: Callable[[str], Callable[[int], None]] | None = None,
@@ -69,6 +70,7 @@ def run_demo(size: int = 200, seed: int = 0, *, on_entity: Callable[[str], Calla
         report.samples = _samples(data)
         report.planted = list(sandbox.planted)
         report.requests = client.requests_made
+        report.rejected = sum(r.status in (429, 503) for r in sandbox.bitrix24.request_log.snapshot())
     report.seconds = time.monotonic() - started
     return report
 

@@ -101,7 +101,8 @@ DEMO_COL_KIND = N_("Kind")
 DEMO_COL_IDS = N_("Records")
 DEMO_COL_DETAIL = N_("Detail")
 DEMO_DONE = N_(
-    "Done in {seconds:.1f} s: {requests} requests to the portal, none rejected. Reconciliation with 1C "
+    "Done in {seconds:.1f} s: {requests} requests to the portal, {rejected} rejected by its rate limits. "
+    "Reconciliation with 1C "
     "comes with the 1C side; run 'b24sync sandbox' to explore the portal by hand."
 )
 
@@ -128,3 +129,12 @@ ONEC_PASSWORD_MISSING = N_(
 )
 ONEC_BAD_TIMEZONE = N_("onec.timezone in {path} is not a known time zone: {value!r} (example: \"Europe/Moscow\").")
 ONEC_BAD_WRITE_PATH = N_("onec.write_via.{entity} in {path} must be \"odata\" or \"http_service\", not {value!r}.")
+
+PLANTED_KINDS = {
+    "duplicate_inn": N_("Two companies with one INN"),
+    "bad_inn_checksum": N_("INN with a wrong check digit"),
+    "wrong_inn_length": N_("Legal entity with an INN of the wrong length"),
+    "shared_email": N_("Two contacts sharing one e-mail"),
+    "branch_pair": N_("Branches: one INN, different KPP"),
+    "missing_requisite": N_("Company without a requisite (no INN)"),
+}

@@ -99,6 +99,8 @@ def _render(out: Console, report: DemoReport) -> None:
     for column in (m.DEMO_COL_KIND, m.DEMO_COL_IDS, m.DEMO_COL_DETAIL):
         planted.add_column(t(column))
     for item in report.planted:
-        planted.add_row(item.kind, f"{item.entity} {', '.join(map(str, item.ids))}", item.detail)
+        kind = t(m.PLANTED_KINDS[item.kind]) if item.kind in m.PLANTED_KINDS else item.kind
+        detail = "; ".join(f"{key}: {value}" for key, value in item.detail.items())
+        planted.add_row(kind, f"{item.entity} {', '.join(map(str, item.ids))}", detail)
     out.print(planted)
-    out.print(t(m.DEMO_DONE, seconds=report.seconds, requests=report.requests))
+    out.print(t(m.DEMO_DONE, seconds=report.seconds, requests=report.requests, rejected=report.rejected))
