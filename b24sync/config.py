@@ -13,8 +13,10 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from b24sync import messages as m
 from b24sync.errors import ConfigError
@@ -23,6 +25,9 @@ from b24sync.secrets import Secret, SecretSource, check_owner_only
 
 ENV_CONFIG = "B24SYNC_CONFIG"
 ENV_BITRIX24_WEBHOOK = "B24SYNC_BITRIX24_WEBHOOK"
+ENV_ONEC_PASSWORD = "B24SYNC_ONEC_PASSWORD"
+WRITE_PATHS = ("odata", "http_service")
+WRITE_ENTITIES = ("counterparty", "order", "lead")
 WEBHOOK_RE = re.compile(r"^(https?://[^/\s]+(?:/[^\s]*?)?/rest/\d+/[^/\s]+)/?$")
 SECRET_KEYS = {"webhook", "webhook_url", "password", "token", "app_token"}
 
@@ -43,6 +48,28 @@ class Bitrix24Config:
 
 
 @dataclass(frozen=True)
+class OneCConfig:
+    """How to reach one 1C base: its OData root, a user, and which path each write takes."""
+
+    odata_url: str | None = None
+    user: str = ""
+    password: Secret | None = None
+    password_env: str = ENV_ONEC_PASSWORD
+    http_service_url: str | None = None
+    timezone: str = "Europe/Moscow"
+    page_size: int = 1000
+    honour_if_match: bool = False
+    connect_timeout: float = 5.0
+    read_timeout: float = 120.0
+    max_retries: int = 6
+    retry_budget_seconds: float = 600.0
+    write_via: dict[str, str] = field(default_factory=lambda: dict.fromkeys(WRITE_ENTITIES, "odata"))
+
+    def tzinfo(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one b24sync instance (one portal, one 1C base)."""
 
@@ -51,6 +78,13 @@ class Config:
     state_path: Path = field(default_factory=lambda: Path("b24sync-state.db"))
     secrets_file: Path | None = None
     bitrix24: Bitrix24Config = field(default_factory=Bitrix24Config)
+    onec: OneCConfig = field(default_factory=OneCConfig)
+
+    def require_onec_password(self) -> Secret:
+        """The 1C user's password, or a configuration error saying where to put it."""
+        if self.onec.password is None:
+            raise ConfigError(t(m.ONEC_PASSWORD_MISSING, path=self.path, env=self.onec.password_env))
+        return self.onec.password
 
     def require_webhook(self) -> Secret:
         """The Bitrix24 webhook URL, or a configuration error saying where to put it."""
@@ -148,10 +182,11 @@ def load_config(path: str | Path | None = None) -> Config:
     if secrets_file is not None and not secrets_file.is_file():
         raise ConfigError(t(m.CONFIG_FILE_MISSING, key="secrets.file", path=config_path, file=secrets_file))
     bitrix24 = _load_bitrix24(root.table("bitrix24"), secrets_file, config_path)
+    onec = _load_onec(root.table("onec"), secrets_file, config_path)
     root.reject_unknown()
     assert state_path is not None
     return Config(path=config_path, instance=instance, state_path=state_path, secrets_file=secrets_file,
-                  bitrix24=bitrix24)
+                  bitrix24=bitrix24, onec=onec)
 
 
 def _load_bitrix24(table: _Table, secrets_file: Path | None, config_path: Path) -> Bitrix24Config:
@@ -174,6 +209,48 @@ def _load_bitrix24(table: _Table, secrets_file: Path | None, config_path: Path) 
         max_retries=table.positive("max_retries", int, 8),
         retry_budget_seconds=table.positive("retry_budget_seconds", float, 900.0),
         incremental_overlap_seconds=table.get("incremental_overlap_seconds", float, 300.0),
+    )
+    table.reject_unknown()
+    return config
+
+
+def _load_onec(table: _Table, secrets_file: Path | None, config_path: Path) -> OneCConfig:
+    env = table.get("password_env", str, ENV_ONEC_PASSWORD)
+    source = SecretSource(env=env, secrets_file=secrets_file, own_file=table.path_value("password_file", None),
+                          credential="onec_password")
+    odata_url = table.get("odata_url", str, "") or None
+    if odata_url and not odata_url.endswith("/"):
+        odata_url += "/"
+    http_service_url = table.get("http_service_url", str, "") or None
+    if http_service_url is None and odata_url and "/odata/standard.odata/" in odata_url:
+        http_service_url = odata_url.replace("/odata/standard.odata/", "/hs/b24sync/v1/")
+    zone = table.get("timezone", str, "Europe/Moscow")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(t(m.ONEC_BAD_TIMEZONE, path=config_path, value=zone)) from None
+    via_table = table.table("write_via")
+    write_via = {}
+    for name in WRITE_ENTITIES:
+        value = via_table.get(name, str, "odata")
+        if value not in WRITE_PATHS:
+            raise ConfigError(t(m.ONEC_BAD_WRITE_PATH, entity=name, path=config_path, value=value))
+        write_via[name] = value
+    via_table.reject_unknown()
+    config = OneCConfig(
+        odata_url=odata_url,
+        user=table.get("user", str, ""),
+        password=source.resolve(table.name("password_file"), config_path),
+        password_env=env,
+        http_service_url=http_service_url,
+        timezone=zone,
+        page_size=table.positive("page_size", int, 1000),
+        honour_if_match=table.get("honour_if_match", bool, False),
+        connect_timeout=table.positive("connect_timeout", float, 5.0),
+        read_timeout=table.positive("read_timeout", float, 120.0),
+        max_retries=table.positive("max_retries", int, 6),
+        retry_budget_seconds=table.positive("retry_budget_seconds", float, 600.0),
+        write_via=write_via,
     )
     table.reject_unknown()
     return config

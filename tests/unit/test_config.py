@@ -125,3 +125,34 @@ def test_discovery_order(tmp_path, monkeypatch):
     (tmp_path / "xdg" / "b24sync").mkdir(parents=True)
     write(tmp_path / "xdg" / "b24sync" / "config.toml", 'instance = "xdg"\n')
     assert load_config().instance == "xdg"
+
+
+def test_the_example_config_is_valid_and_documents_every_key(tmp_path):
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    cfg = load_config(write(tmp_path / "c.toml", example.read_text("utf-8")))
+    assert cfg.onec.user == "Администратор" and cfg.onec.http_service_url.endswith("/hs/b24sync/v1/")
+    assert cfg.onec.write_via == {"counterparty": "odata", "order": "odata", "lead": "odata"}
+    text = example.read_text("utf-8")
+    import dataclasses
+
+    from b24sync.config import Bitrix24Config, OneCConfig
+
+    for cls in (Bitrix24Config, OneCConfig):
+        for f in dataclasses.fields(cls):
+            if f.name == "write_via":
+                assert "[onec.write_via]" in text
+            elif f.name not in ("webhook", "password"):
+                assert f"{f.name} =" in text, f.name
+
+
+def test_onec_password_and_bad_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("B24SYNC_ONEC_PASSWORD", "Пароль1С")
+    cfg = load_config(write(tmp_path / "c.toml", '[onec]\nodata_url = "http://h/b/odata/standard.odata"\n'))
+    assert cfg.require_onec_password().reveal() == "Пароль1С"
+    assert cfg.onec.odata_url.endswith("/") and cfg.onec.tzinfo().key == "Europe/Moscow"
+    for body, key in (('[onec]\ntimezone = "Марс/Олимп"\n', "onec.timezone"),
+                      ('[onec.write_via]\norder = "ftp"\n', "onec.write_via.order"),
+                      ('[onec.write_via]\ninvoice = "odata"\n', "onec.write_via.invoice")):
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path / "d.toml", body))
+        assert key in str(err.value)
