@@ -40,6 +40,7 @@ class Exchange:
     url: str
     status: int
     elapsed: float
+    bytes_in: int = 0
 
 
 class Transport:
@@ -58,6 +59,7 @@ class Transport:
         self.session.headers["User-Agent"] = user_agent
         self.session.verify = verify
         self.requests_made = 0
+        self.bytes_received = 0
         self.hooks: list[Callable[[Exchange], None]] = []
         self._lock = threading.Lock()
 
@@ -77,7 +79,10 @@ class Transport:
             raise TransportError(redact(f"read timeout: {exc}"), sent=True) from None
         except requests.exceptions.RequestException as exc:
             raise TransportError(redact(f"{type(exc).__name__}: {exc}"), sent=True) from None
-        exchange = Exchange(method, redact(url), response.status_code, response.elapsed.total_seconds())
+        exchange = Exchange(method, redact(url), response.status_code, response.elapsed.total_seconds(),
+                            len(response.content))
+        with self._lock:
+            self.bytes_received += exchange.bytes_in
         log.debug("%s %s -> %s in %.3fs", exchange.method, exchange.url, exchange.status, exchange.elapsed)
         for hook in self.hooks:
             hook(exchange)

@@ -326,33 +326,6 @@ CORPORATE_TLDS: tuple[tuple[str, float], ...] = (("ru", 0.86), ("com", 0.07), ("
 # --- Bitrix24 vocabulary --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Product:
-    """A product of the sandbox portal's built-in catalog (position in the tuple + 1 = its ID)."""
-
-    name: str
-    price: int  # list price in roubles; deals vary it by a few per cent
-    measure_code: int
-    measure_name: str
-    max_quantity: int
-
-
-PRODUCTS: tuple[Product, ...] = (
-    Product('Ноутбук 15,6" для офиса', 64990, 796, "шт", 12),
-    Product('Монитор 27" IPS', 21490, 796, "шт", 20),
-    Product("Офисное кресло «Комфорт»", 12900, 796, "шт", 30),
-    Product("Бумага офисная А4, 500 листов", 459, 796, "шт", 200),
-    Product("Картридж лазерный", 5890, 796, "шт", 40),
-    Product("Источник бесперебойного питания 1500 ВА", 18700, 796, "шт", 10),
-    Product("Коммутатор на 24 порта", 27500, 796, "шт", 6),
-    Product("Сервер стоечный 1U", 389000, 796, "шт", 3),
-    Product("Годовая лицензия на ПО", 32000, 796, "шт", 50),
-    Product("Монтаж и настройка оборудования", 2500, 356, "ч", 80),
-    Product("Консультация специалиста", 3500, 356, "ч", 40),
-    Product("Доставка по городу", 900, 796, "шт", 3),
-)
-"""Matches :data:`b24sync.sandbox.bitrix24.api.BUILTIN_PRODUCT_IDS` in length: product ``i`` has ID ``i + 1``."""
-
 COMPANY_TYPES: tuple[tuple[str, float], ...] = (
     ("CUSTOMER", 0.74), ("SUPPLIER", 0.10), ("PARTNER", 0.09), ("OTHER", 0.05), ("COMPETITOR", 0.02),
 )  # fmt: skip

@@ -175,10 +175,8 @@ def per_city(city: np.ndarray, pick: str, rng: np.random.Generator) -> np.ndarra
         mask = city == i
         k = int(mask.sum())
         if k:
-            options = getattr(c, pick)
-            chosen = np.empty(k, dtype=object)
-            chosen[:] = [options[j] for j in rng.integers(0, len(options), size=k)]
-            out[mask] = chosen
+            options = _arr(getattr(c, pick))
+            out[mask] = options[rng.integers(0, len(options), size=k)]
     return out
 
 

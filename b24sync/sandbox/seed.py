@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from b24sync.sandbox.bitrix24.api import PortalSeed
 from b24sync.sandbox.parties import INDIVIDUAL, KINDS, LEGAL, SOLE_PROPRIETOR, generate_parties
-from b24sync.sandbox.seed_bitrix24 import Bitrix24Projection, bitrix24_seed, project_bitrix24
+from b24sync.sandbox.seed_bitrix24 import PRODUCTS, Bitrix24Projection, bitrix24_seed, project_bitrix24
 from b24sync.sandbox.seed_spec import (
     ANOMALY_KINDS,
     BAD_INN_CHECKSUM,
@@ -36,6 +36,7 @@ __all__ = [
     "KINDS",
     "LEGAL",
     "MISSING_REQUISITE",
+    "PRODUCTS",
     "SHARED_EMAIL",
     "SOLE_PROPRIETOR",
     "WRONG_INN_LENGTH",

@@ -18,6 +18,8 @@ import pandas as pd
 
 from b24sync.sandbox import noise, ru_data, ru_people
 from b24sync.sandbox.bitrix24.api import BUILTIN_PRODUCT_IDS, BUILTIN_USER_IDS, PortalSeed
+from b24sync.sandbox.bitrix24.methods.reference import MEASURES
+from b24sync.sandbox.bitrix24.methods.reference import PRODUCTS as CATALOG
 from b24sync.sandbox.parties import INDIVIDUAL, LEGAL, SOLE_PROPRIETOR, distinct, gc_paused, stream
 from b24sync.sandbox.seed_spec import (
     BAD_INN_CHECKSUM,
@@ -29,6 +31,26 @@ from b24sync.sandbox.seed_spec import (
     Planted,
     SeedSpec,
 )
+
+_MAX_QUANTITY = {"шт": 20, "м": 300, "уп": 50, "ч": 40, "мес": 12, "усл": 3}
+
+
+@dataclass(frozen=True)
+class Product:
+    """A built-in catalog product as deal rows quote it (product ``i`` of :data:`PRODUCTS` has ID ``i + 1``)."""
+
+    name: str
+    price: int  # list price, kopecks
+    measure_code: int
+    measure_name: str
+    max_quantity: int
+
+
+PRODUCTS: tuple[Product, ...] = tuple(
+    Product(name, round(price * 100), MEASURES[measure], measure, _MAX_QUANTITY.get(measure, 10))
+    for name, price, measure in CATALOG
+)
+"""The emulator's own catalog, so deal rows name the product their PRODUCT_ID points at."""
 
 _PUBLIC_DOMAINS = frozenset(d for d, _ in ru_data.PUBLIC_MAIL_DOMAINS)
 _STAGES = (("NEW", 0.12), ("PREPARATION", 0.12), ("EXECUTING", 0.14), ("WON", 0.38), ("LOSE", 0.24))
@@ -483,11 +505,12 @@ class _Builder:
             stages[rng.random(n) < spec.custom_stage_rate] = self.custom_stage
         n_rows = rng.choice([1, 2, 3, 4, 5], size=n, p=[0.35, 0.3, 0.2, 0.1, 0.05])
         # Up to five distinct products per deal; prices vary ±10 % around the list price, in kopecks.
-        chosen = np.argsort(rng.random((n, len(ru_data.PRODUCTS))), axis=1)[:, :5]
-        base = np.array([p.price for p in ru_data.PRODUCTS])[chosen]
-        max_q = np.array([p.max_quantity for p in ru_data.PRODUCTS])[chosen]
-        price = np.round(base * rng.uniform(0.9, 1.1, chosen.shape)).astype(np.int64) * 100
-        price -= np.where(rng.random(chosen.shape) < 0.3, 10, 0)  # 1 499,90 rather than 1 500
+        chosen = np.argsort(rng.random((n, len(PRODUCTS))), axis=1)[:, :5]
+        base = np.array([p.price for p in PRODUCTS])[chosen]
+        max_q = np.array([p.max_quantity for p in PRODUCTS])[chosen]
+        varied = base * rng.uniform(0.9, 1.1, chosen.shape)
+        whole = np.round(varied / 100).astype(np.int64) * 100 - np.where(rng.random(chosen.shape) < 0.3, 10, 0)
+        price = np.where(base >= 10_000, whole, np.maximum(np.round(varied / 10).astype(np.int64) * 10, 10))
         qty = np.minimum(1 + (rng.random(chosen.shape) ** 2 * max_q).astype(np.int64), max_q)
         used = np.arange(5) < n_rows[:, None]
         totals = (price * qty * used).sum(axis=1).tolist()
@@ -505,7 +528,7 @@ class _Builder:
         for i in range(n):
             rows = []
             for j, kop, q in zip(chosen_l[i][: count_l[i]], price_l[i], qty_l[i], strict=False):
-                product = ru_data.PRODUCTS[j]
+                product = PRODUCTS[j]
                 rows.append(
                     {
                         "PRODUCT_ID": builtin[j],
@@ -599,12 +622,12 @@ class _Builder:
         managers = rng.choice(np.asarray(BUILTIN_USER_IDS), size=n).tolist()
         amount = np.where(rng.random(n) < 0.4, 0, rng.integers(5, 500, n) * 1000).tolist()
         style = rng.integers(0, len(ru_data.LEAD_TITLES), n).tolist()
-        product = rng.integers(0, len(ru_data.PRODUCTS), n).tolist()
+        product = rng.integers(0, len(PRODUCTS), n).tolist()
 
         leads = []
         for i in range(n):
             rec: dict[str, Any] = {
-                "TITLE": ru_data.LEAD_TITLES[style[i]].format(product=ru_data.PRODUCTS[product[i]].name),
+                "TITLE": ru_data.LEAD_TITLES[style[i]].format(product=PRODUCTS[product[i]].name),
                 "NAME": people.first[i],
                 "SECOND_NAME": people.middle[i],
                 "LAST_NAME": people.last[i],

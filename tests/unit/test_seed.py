@@ -25,6 +25,7 @@ from b24sync.sandbox.seed import (
     INDIVIDUAL,
     LEGAL,
     MISSING_REQUISITE,
+    PRODUCTS,
     SHARED_EMAIL,
     SOLE_PROPRIETOR,
     WRONG_INN_LENGTH,
@@ -181,7 +182,10 @@ def test_references_point_at_existing_positions(projection) -> None:
     for deal in seed.deals:
         assert deal.get("COMPANY_ID") or deal.get("CONTACT_ID")
         assert 1 <= deal.get("COMPANY_ID", 1) <= n_comp and 1 <= deal.get("CONTACT_ID", 1) <= n_cont
-        assert {row["PRODUCT_ID"] for row in deal["PRODUCT_ROWS"]} <= set(BUILTIN_PRODUCT_IDS)
+        for row in deal["PRODUCT_ROWS"]:
+            assert row["PRODUCT_ID"] in BUILTIN_PRODUCT_IDS
+            assert row["PRODUCT_NAME"] == PRODUCTS[row["PRODUCT_ID"] - 1].name
+    assert len(PRODUCTS) == len(BUILTIN_PRODUCT_IDS)
     for record in [*seed.companies, *seed.contacts, *seed.deals, *seed.leads]:
         assert record["ASSIGNED_BY_ID"] in BUILTIN_USER_IDS
 
