@@ -138,3 +138,9 @@ PLANTED_KINDS = {
     "branch_pair": N_("Branches: one INN, different KPP"),
     "missing_requisite": N_("Company without a requisite (no INN)"),
 }
+
+# --- state and lock ------------------------------------------------------------------------------
+LOCK_HELD = N_(
+    "Another b24sync run holds the lock on {path} (pid {pid} on {host}, {command}, since {since}); nothing was done."
+)
+STATE_UNWRITABLE = N_("Cannot write the state file {path}: {reason}")

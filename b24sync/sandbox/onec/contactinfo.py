@@ -63,7 +63,7 @@ def parse_phone(text: str) -> PhoneParts | None:
     ``8 (495) 123-45-67``, ``+7 495 1234567``, ``(495) 123-45-67`` and ``84951234567`` are all
     +7 495 1234567 (every sandbox area code, like Moscow's and the mobile 9xx ones, has 3 digits).
     """
-    main, _, ext = re.split(r"(?i)\s*(доб\.?|ext\.?|#)\s*", text, maxsplit=1) + ["", ""] if False else (text, "", "")
+    main, ext = text, ""
     match = re.search(r"(?i)(?:доб\.?|ext\.?|#)\s*(\d+)\s*$", text)
     if match:
         ext = match.group(1)

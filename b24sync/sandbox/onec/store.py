@@ -22,7 +22,7 @@ from typing import Any
 
 from .errors import CODE_STATUS, ODataError, bad_value, not_found, unknown_set
 from .rules import BusinessRules, UTRules
-from .schema import CTYPE, DOCUMENT, EntitySet, Prop, Schema, TabularSet
+from .schema import CTYPE, DOCUMENT, EntitySet, Prop, Schema
 from .values import EMPTY_DATE, EMPTY_GUID, coerce, data_version, default_for, is_guid, new_ref
 from .ut115 import ut115_schema
 
@@ -104,6 +104,10 @@ class OneCStore:
                     for row in parent[tabular.table.name]
                 ]
             return list(self._table(entity_set).values())
+
+    def records_by_ref(self, entity_set: str, ref: str) -> dict[str, Any] | None:
+        """One stored object, uncopied (read-only), or ``None``; unknown sets give ``None`` too."""
+        return self._data.get(entity_set, {}).get(str(ref).lower())
 
     def predefined(self, entity_set: str, name: str) -> str:
         """Ref_Key of the predefined item ``name`` (``PredefinedDataName``) of ``entity_set``."""
@@ -319,6 +323,3 @@ class OneCStore:
         if dropped:
             self.diagnostics.append({"entity_set": entity_set, "ref": ref, "op": op, "ignored": dropped})
 
-
-def tabular_of(schema: Schema, name: str) -> TabularSet | None:
-    return schema.tabular.get(name)

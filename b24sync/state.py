@@ -1,0 +1,132 @@
+"""The state file: one SQLite database per instance, the only local store of b24sync.
+
+It holds what must survive between runs — links between records, the baselines of the three-way
+comparison, read watermarks, 1C DataVersions, the apply journal and the run history — as plain
+tables through sqlite-utils, with schema changes as named migrations. WAL mode and one committed
+transaction per journal transition keep it consistent when a run is killed at any point. Losing
+the file degrades to a full re-match (links are recoverable from the systems themselves), never to
+duplicates. No secret is ever stored here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from b24sync import messages as m
+from b24sync.errors import B24SyncError
+from b24sync.i18n import t
+
+migrations = Migrations("b24sync")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["links"].create({"b24_key": str, "onec_key": str, "entity": str, "created_at": str, "run_id": str},
+                       pk="b24_key")
+    db["links"].create_index(["onec_key"], unique=True)
+    db["baselines"].create({"b24_key": str, "onec_key": str, "field": str, "value": str, "updated_at": str},
+                           pk=("b24_key", "field"))
+    db["watermarks"].create({"name": str, "value": str, "updated_at": str}, pk="name")
+    db["onec_versions"].create({"entity_set": str, "ref": str, "data_version": str}, pk=("entity_set", "ref"))
+    db["journal"].create(
+        {"op_id": str, "plan_id": str, "run_id": str, "target": str, "entity": str, "action": str,
+         "status": str, "operation": str, "remote_id": str, "attempts": int, "last_error": str,
+         "updated_at": str},
+        pk="op_id",
+    )
+    db["journal"].create_index(["status"])
+    db["runs"].create({"run_id": str, "command": str, "started_at": str, "finished_at": str, "status": str,
+                       "summary": str}, pk="run_id")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class State:
+    """The state database of one instance."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.path.exists()
+            self.db = Database(self.path)
+            if new:
+                os.chmod(self.path, 0o600)
+            self.db.enable_wal()
+            self.db.execute("PRAGMA synchronous=FULL")
+            migrations.apply(self.db)
+        except OSError as exc:
+            raise B24SyncError(t(m.STATE_UNWRITABLE, path=self.path, reason=exc.strerror or exc)) from None
+
+    @contextmanager
+    def atomic(self) -> Iterator[Database]:
+        """One committed transaction (nested calls become savepoints)."""
+        with self.db.atomic():
+            yield self.db
+
+    # -- runs -----------------------------------------------------------------------------------------
+
+    def start_run(self, command: str) -> str:
+        run_id = uuid.uuid4().hex
+        with self.atomic():
+            self.db["runs"].insert({"run_id": run_id, "command": command, "started_at": now_iso(),
+                                    "status": "running", "summary": "{}"})
+        return run_id
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, Any]) -> None:
+        with self.atomic():
+            self.db["runs"].update(run_id, {"finished_at": now_iso(), "status": status,
+                                            "summary": json.dumps(summary, ensure_ascii=False, default=str)})
+
+    def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
+        return list(self.db["runs"].rows_where(order_by="started_at desc", limit=limit))
+
+    # -- watermarks and versions ----------------------------------------------------------------------
+
+    def watermark(self, name: str) -> str | None:
+        row = self.db.execute("select value from watermarks where name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def set_watermark(self, name: str, value: str) -> None:
+        with self.atomic():
+            self.db["watermarks"].upsert({"name": name, "value": value, "updated_at": now_iso()}, pk="name")
+
+    def onec_versions(self, entity_set: str) -> dict[str, str]:
+        rows = self.db.execute("select ref, data_version from onec_versions where entity_set = ?", [entity_set])
+        return dict(rows.fetchall())
+
+    def set_onec_versions(self, entity_set: str, versions: dict[str, str]) -> None:
+        with self.atomic():
+            self.db.execute("delete from onec_versions where entity_set = ?", [entity_set])
+            self.db["onec_versions"].insert_all(
+                ({"entity_set": entity_set, "ref": ref, "data_version": dv} for ref, dv in versions.items()),
+                pk=("entity_set", "ref"), batch_size=10_000)
+
+    # -- links and baselines ----------------------------------------------------------------------------
+
+    def links(self) -> list[dict[str, Any]]:
+        return list(self.db["links"].rows)
+
+    def add_link(self, b24_key: str, onec_key: str, entity: str, run_id: str) -> None:
+        self.db["links"].upsert({"b24_key": b24_key, "onec_key": onec_key, "entity": entity,
+                                 "created_at": now_iso(), "run_id": run_id}, pk="b24_key")
+
+    def baselines(self) -> list[dict[str, Any]]:
+        return [{**row, "value": json.loads(row["value"])} for row in self.db["baselines"].rows]
+
+    def set_baseline(self, b24_key: str, onec_key: str, field: str, value: Any) -> None:
+        self.db["baselines"].upsert({"b24_key": b24_key, "onec_key": onec_key, "field": field,
+                                     "value": json.dumps(value, ensure_ascii=False, default=str),
+                                     "updated_at": now_iso()}, pk=("b24_key", "field"))
