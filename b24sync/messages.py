@@ -144,3 +144,65 @@ LOCK_HELD = N_(
     "Another b24sync run holds the lock on {path} (pid {pid} on {host}, {command}, since {since}); nothing was done."
 )
 STATE_UNWRITABLE = N_("Cannot write the state file {path}: {reason}")
+
+# --- reconciliation (b24sync.recon): issues, conflicts, rejected edits ------------------------------
+# Keyed by the machine code that plans and the state keep; rendered only when shown to a person.
+RECON_UNKNOWN_REASON = N_("{reason}")
+RECON_ISSUES = {
+    "invalid_phone": N_("{record}: {value!r} in {field} is not a valid phone number; it is left out of the sync."),
+    "invalid_email": N_("{record}: {value!r} in {field} is not a valid e-mail address; it is left out of the sync."),
+    "bad_inn_checksum": N_("{record}: INN {value} has a wrong check digit."),
+    "inn_wrong_length": N_("{record}: INN {value} has the wrong length for this kind of counterparty "
+                           "(10 digits for a legal entity, 12 for a sole proprietor or a person)."),
+    "not_digits": N_("{record}: INN {value!r} must consist of digits only."),
+    "no_inn": N_("{record}: no INN; the record cannot be matched or created by INN."),
+    "invalid_kpp": N_("{record}: KPP {value!r} is not 9 characters of the form NNNNXXNNN."),
+    "ambiguous_requisites": N_("{record}: the company has requisites with different INNs ({value}); none is used "
+                               "until only one remains."),
+    "unknown_manager": N_("{record}: responsible user {value} has no known e-mail; the manager is not synchronized."),
+    "invalid_link": N_("{record}: {field} holds {value!r}, which is not a 1C reference (GUID); it is ignored."),
+    "unknown_kind": N_("{record}: legal form {value!r} is not known (ЮрЛицо, ИндивидуальныйПредприниматель, "
+                       "ФизЛицо)."),
+    "not_created_no_inn": N_("{record} is not created on the other side: it has no INN."),
+    "not_created_invalid_inn": N_("{record} is not created on the other side: INN {value} is not valid."),
+    "not_created_no_email": N_("{record} is not created on the other side: a person is matched by e-mail and "
+                               "this one has none."),
+    "not_created_unknown_kind": N_("{record} is not created on the other side: its legal form is unknown."),
+}
+RECON_CONFLICTS = {
+    "same_kpp": N_("{count} records share INN {inn} and KPP {kpp}: {records}. Nothing is written for them until "
+                   "the duplicates are merged."),
+    "missing_kpp": N_("{count} records share INN {inn} and at least one has no KPP, so branches cannot be told "
+                      "apart: {records}."),
+    "shared_email": N_("{count} records share the e-mail {email}: {records}. A person is matched by e-mail, so "
+                       "nothing is written for them."),
+    "inn_on_both_sides": N_("INN {inn} is on several unlinked records and cannot be paired without guessing: "
+                            "{records}."),
+    "several_emails_match": N_("The e-mails of {records} point at more than one record on the other side."),
+    "bad_inn_checksum": N_("{records}: INN {inn} has a wrong check digit; it is neither matched nor created."),
+    "inn_wrong_length": N_("{records}: INN {inn} has the wrong length for its kind; it is neither matched nor "
+                           "created."),
+    "not_digits": N_("{records}: INN {inn!r} is not all digits; it is neither matched nor created."),
+    "record_missing": N_("{records}: the link points at {target}, which no longer exists."),
+    "record_deleted": N_("{records}: the link points at {target}, which is marked for deletion in 1C."),
+    "stored_twice": N_("The stored links give a record more than one partner: {records}."),
+    "stamped_twice": N_("The 1C references stamped on the records disagree: {records}."),
+    "already_linked": N_("{records}: the stamped reference points at a record already linked to another one."),
+    "no_timestamps": N_("{records}: {field} changed on both sides and the newer edit cannot be told (no "
+                        "modification time); nothing is written for this field."),
+    "same_time": N_("{records}: {field} changed on both sides at the same time; nothing is written for this "
+                    "field."),
+}
+RECON_REJECTED = {
+    "non_owner_edit": N_("{field} of {b24_key} / {onec_key} was changed on {side} to {edited}, but {owner} owns "
+                         "it: reverted to {kept}."),
+    "both_changed": N_("{field} of {b24_key} / {onec_key} was changed on both sides; {owner} owns it, so {kept} "
+                       "is kept and the edit on {side} ({edited}) is reverted."),
+    "clear_not_allowed": N_("{field} of {b24_key} / {onec_key} was cleared on {side}; clearing is not allowed, so "
+                            "{kept} is kept on the other side."),
+    "older_edit": N_("{field} of {b24_key} / {onec_key} changed on both sides; the newer value {kept} wins over "
+                     "the edit on {side} ({edited})."),
+}
+RULES_UNKNOWN_FIELD = N_("{key} is not a synchronized field; known: {known}.")
+RULES_BAD_POLICY = N_("{key} must be one of {known}, not {value!r}.")
+RULES_BAD_ALLOW_CLEAR = N_("{key} must be true, false or a list of field names, not {value!r}.")

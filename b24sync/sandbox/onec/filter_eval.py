@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import ODataError, parse_error
 from .schema import COMPOSITE, CTYPE, REF, EntitySet, Prop, Table, TabularSet
-from .values import default_for, parse_datetime
+from .values import default_for, guid_order_key, parse_datetime
 
 __all__ = ["Env", "Shape", "evaluate", "probe_env"]
 
@@ -202,6 +202,10 @@ def _comparable(left: Value, right: Value) -> tuple[Any, Any] | None:
         return None
     if lk == "string":
         return lv.casefold(), rv.casefold()
+    if lk == "guid":
+        # The base compares references as it sorts them: on the stored 16-byte layout, so
+        # `Ref_Key gt guid'…'` continues an `$orderby=Ref_Key` page (the «выборка порциями» pattern).
+        return guid_order_key(lv), guid_order_key(rv)
     return lv, rv
 
 

@@ -108,12 +108,14 @@ def project(
             out[prop.name] = record.get(prop.name)
     for prop in meta.props:
         if prop.kind != CTYPE and (spec.all_presentations or prop.name in spec.presentations):
-            out[f"{prop.name}____Presentation"] = _prop_presentation(prop, record, store)
+            out[f"{prop.nav or prop.name}____Presentation"] = _prop_presentation(prop, record, store)
     if spec.own_presentation:
         out["Presentation"] = presentation(meta.name, record, store.schema) if isinstance(meta, EntitySet) else ""
     projected = Projected(meta.name, entity_key(meta, record), out, row_types, navs)
     for nav, type_name in expand.items():
         projected.expanded[nav] = _expanded(meta, record, nav, type_name, spec, store, published)
+        if not type_name and nav not in navs:
+            navs.append(nav)
     return projected
 
 

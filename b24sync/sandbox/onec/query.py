@@ -17,7 +17,7 @@ from urllib.parse import unquote
 
 from .errors import ODataError, parse_error, property_not_found, unsupported
 from .filter_eval import Shape
-from .schema import COMPOSITE, REF, EntitySet, TabularSet
+from .schema import COMPOSITE, CTYPE, REF, EntitySet, TabularSet
 from .values import guid_order_key
 
 __all__ = ["Options", "SelectSpec", "order_records", "parse_options", "parse_select"]
@@ -134,9 +134,10 @@ def parse_select(text: str | None, meta: EntitySet | TabularSet, expanded: set[s
             continue
         if item.endswith(PRESENTATION):
             base = item[: -len(PRESENTATION)]
-            if meta.prop(base) is None:
+            prop = meta.prop(base) or meta.prop(f"{base}_Key")
+            if prop is None or prop.kind == CTYPE:
                 raise property_not_found(item)
-            spec.presentations.add(base)
+            spec.presentations.add(prop.name)
             continue
         head, _, rest = item.partition("/")
         if rest and head in tables:

@@ -23,8 +23,8 @@ from typing import Any
 from .errors import CODE_STATUS, ODataError, bad_value, not_found, unknown_set
 from .rules import BusinessRules, UTRules
 from .schema import CTYPE, DOCUMENT, EntitySet, Prop, Schema
-from .values import EMPTY_DATE, EMPTY_GUID, coerce, data_version, default_for, is_guid, new_ref
 from .ut115 import ut115_schema
+from .values import EMPTY_DATE, EMPTY_GUID, coerce, data_version, default_for, is_guid, new_ref
 
 __all__ = ["ODataError", "OneCStore", "READ_ONLY_PROPS"]
 
@@ -129,7 +129,7 @@ class OneCStore:
     def create(
         self, entity_set: str, values: dict[str, Any], *, ref: str | None = None, load_mode: bool = False
     ) -> dict[str, Any]:
-        """Create an object: server-assigned ``Ref_Key`` (unless ``ref`` or a body ``Ref_Key``), code/number, defaults."""
+        """Create an object: ``Ref_Key`` (``ref``, a body ``Ref_Key`` or a new uuid4), code/number, defaults."""
         meta = self._object_set(entity_set)
         with self.lock:
             body_ref = values.get("Ref_Key")

@@ -232,7 +232,8 @@ def _catalogs(bp: bool) -> list[EntitySet]:
             *catalog_head("Catalog_СделкиСКлиентами", code=True), ref("Партнер", partners),
             ref("Соглашение", "Catalog_СоглашенияСКлиентами"), ref("ВидСделки", "Catalog_ВидыСделокСКлиентами"),
             enum("Статус", "СтатусыСделокСКлиентами"), b("Закрыта"),
-            ref("ПричинаПроигрышаСделки", "Catalog_ПричиныПроигрышаСделок"), ref("Ответственный", "Catalog_Пользователи"),
+            ref("ПричинаПроигрышаСделки", "Catalog_ПричиныПроигрышаСделок"),
+            ref("Ответственный", "Catalog_Пользователи"),
             d("ДатаНачала"), d("ДатаЗавершения"), ref("Валюта", "Catalog_Валюты"), s("Комментарий"),
         ), (_extra_attrs(),), code_length=11, code_prefix="00-"),
     ]
@@ -266,7 +267,8 @@ def _documents(vat_enum: bool) -> list[EntitySet]:
                   "Catalog_ДоговорыКонтрагентов"),
         ), (_payment_schedule(), _extra_attrs()), open_type=True),
         EntitySet("Document_CRM_Интерес", DOCUMENT, (
-            *document_head(), ref("Партнер", "Catalog_Партнеры"), ref("КонтактноеЛицо", "Catalog_КонтактныеЛицаПартнеров"),
+            *document_head(), ref("Партнер", "Catalog_Партнеры"),
+            ref("КонтактноеЛицо", "Catalog_КонтактныеЛицаПартнеров"),
             ref("Ответственный", "Catalog_Пользователи"), ref("Организация", "Catalog_Организации"),
             ref("Состояние", "Catalog_CRM_СостоянияИнтересов"), ref("Сделка", "Catalog_СделкиСКлиентами"),
             s("Содержание"), s("Комментарий"), n("ПотенциальнаяСумма"), ref("Валюта", "Catalog_Валюты"),

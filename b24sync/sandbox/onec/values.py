@@ -140,9 +140,8 @@ def coerce(prop: Prop, value: Any, schema: Schema) -> Any:
 def _coerce_int(prop: Prop, value: Any) -> Any:
     if isinstance(value, bool):
         raise bad_value(prop.name, value)
-    if isinstance(value, str) and prop.edm == "Edm.Int64" and re.fullmatch(r"-?\d+", value.strip()):
-        number = int(value)
-    elif isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+    is_int_text = isinstance(value, str) and prop.edm == "Edm.Int64" and re.fullmatch(r"-?\d+", value.strip())
+    if is_int_text or isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
         number = int(value)
     else:
         raise bad_value(prop.name, value)

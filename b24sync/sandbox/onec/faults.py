@@ -1,0 +1,73 @@
+"""Transport faults of a 1C publication, queued per entity set and HTTP method.
+
+What a sync client meets in the field: Apache/IIS answering an HTML 500 page, a 503 while the 1C
+server restarts, a connection dropped *after* the write committed (the object exists, the client
+saw an error: a retried POST duplicates it), slow answers and bodies cut short.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+__all__ = ["AFTER_EXECUTION", "BEFORE_EXECUTION", "FAULT_KINDS", "Fault", "Faults"]
+
+BEFORE_EXECUTION = frozenset({"html500", "web503"})
+AFTER_EXECUTION = frozenset({"drop_after_commit", "slow", "truncated"})
+FAULT_KINDS = BEFORE_EXECUTION | AFTER_EXECUTION
+
+
+@dataclass
+class Fault:
+    kind: str
+    delay: float = 0.0
+
+
+@dataclass
+class _Queued:
+    entity_set: str | None
+    method: str | None
+    kind: str
+    count: int
+    delay: float
+
+
+class Faults:
+    """``add(kind, entity_set=…, method=…)`` makes the next matching request misbehave."""
+
+    def __init__(self, slow_seconds: float = 3.0) -> None:
+        self.slow_seconds = slow_seconds
+        self.fired: list[tuple[str, str, str]] = []  # (method, entity set, kind)
+        self._queue: list[_Queued] = []
+        self._lock = threading.Lock()
+
+    def add(self, kind: str, *, entity_set: str | None = None, method: str | None = None, count: int = 1,
+            delay: float | None = None) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._queue.append(_Queued(entity_set, method.upper() if method else None, kind, count,
+                                       self.slow_seconds if delay is None else delay))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return sum(q.count for q in self._queue)
+
+    def take(self, method: str, entity_set: str) -> Fault | None:
+        with self._lock:
+            for queued in self._queue:
+                if queued.entity_set not in (None, entity_set) or queued.method not in (None, method.upper()):
+                    continue
+                queued.count -= 1
+                if queued.count == 0:
+                    self._queue.remove(queued)
+                self.fired.append((method, entity_set, queued.kind))
+                return Fault(queued.kind, queued.delay)
+        return None
