@@ -68,10 +68,12 @@ INTERRUPTED = N_("Interrupted.")
 BAD_LOG_FORMAT = N_("--log-format must be 'text' or 'json', not {value!r}.")
 
 SANDBOX_HELP = N_(
-    "Run the local Bitrix24 emulator with seeded data until stopped (Ctrl+C). Prints KEY=VALUE lines "
-    "(webhook URL, application token) and READY=1 on stdout."
+    "Run the local Bitrix24 and 1C emulators with seeded, overlapping data until stopped (Ctrl+C). Prints "
+    "KEY=VALUE lines (webhook URL, application token, OData and HTTP-service URLs, 1C user and password) and "
+    "READY=1 on stdout."
 )
 SANDBOX_OPT_PORT = N_("Port of the Bitrix24 emulator on 127.0.0.1 (0 = any free port).")
+SANDBOX_OPT_ONEC_PORT = N_("Port of the 1C emulator (OData and the b24sync HTTP service) on 127.0.0.1 (0 = any).")
 SANDBOX_OPT_SIZE = N_("How many counterparties to seed.")
 SANDBOX_OPT_SEED = N_("Seed of the data generator (same seed, same data).")
 SANDBOX_OPT_NO_LIMITS = N_("Turn off the emulated rate limits (leaky bucket and operating time).")
@@ -79,7 +81,7 @@ SANDBOX_OPT_EVENTS = N_("URL that receives the portal's outgoing events (ONCRM�
 SANDBOX_OPT_WRITE_CONFIG = N_(
     "Also write a ready config file for this sandbox (secrets in an owner-only file beside it)."
 )
-SANDBOX_CONFIG_WRITTEN = N_("Config written to {path}; try: b24sync --config {path} demo")
+SANDBOX_CONFIG_WRITTEN = N_("Config written to {path}; try: b24sync --config {path} doctor")
 SANDBOX_STOPPED = N_("Sandbox stopped.")
 
 DEMO_HELP = N_("Start the sandbox in-process and show, through the real client, what it holds.")
@@ -187,7 +189,8 @@ RECON_CONFLICTS = {
     "record_deleted": N_("{records}: the link points at {target}, which is marked for deletion in 1C."),
     "stored_twice": N_("The stored links give a record more than one partner: {records}."),
     "stamped_twice": N_("The 1C references stamped on the records disagree: {records}."),
-    "already_linked": N_("{records}: the stamped reference points at a record already linked to another one."),
+    "already_linked": N_("{records}: the key of the first record points at {target}, which is already linked to "
+                         "another record or held back by another conflict."),
     "no_timestamps": N_("{records}: {field} changed on both sides and the newer edit cannot be told (no "
                         "modification time); nothing is written for this field."),
     "same_time": N_("{records}: {field} changed on both sides at the same time; nothing is written for this "
@@ -206,3 +209,42 @@ RECON_REJECTED = {
 RULES_UNKNOWN_FIELD = N_("{key} is not a synchronized field; known: {known}.")
 RULES_BAD_POLICY = N_("{key} must be one of {known}, not {value!r}.")
 RULES_BAD_ALLOW_CLEAR = N_("{key} must be true, false or a list of field names, not {value!r}.")
+
+# --- doctor --------------------------------------------------------------------------------------
+DOCTOR_HELP = N_(
+    "Check the configuration, both systems' reachability and rights, and the Bitrix24 user fields b24sync "
+    "needs; --fix creates the missing fields."
+)
+DOCTOR_OPT_FIX = N_("Create the missing Bitrix24 user fields.")
+DOCTOR_TITLE = N_("b24sync doctor — {path}")
+DOCTOR_COL_CHECK = N_("Check")
+DOCTOR_COL_STATUS = N_("Status")
+DOCTOR_COL_DETAIL = N_("Detail")
+DOCTOR_OK = N_("ok")
+DOCTOR_WARN = N_("warning")
+DOCTOR_FAIL = N_("failed")
+DOCTOR_FIXED = N_("fixed")
+CHECK_CONFIG = N_("Configuration")
+CHECK_CONFIG_DETAIL = N_("instance {instance}, state {state}")
+CHECK_STATE = N_("State file")
+CHECK_B24_SECRET = N_("Bitrix24 webhook")
+CHECK_SECRET_FROM = N_("from {source}")
+CHECK_B24_REACH = N_("Bitrix24 portal")
+CHECK_B24_REACH_DETAIL = N_("{portal}: webhook user {user} (administrator: {admin})")
+CHECK_B24_ADMIN = N_("the webhook user is not an administrator: user fields cannot be created")
+CHECK_B24_FIELD = N_("Bitrix24 field {entity}.{field}")
+CHECK_FIELD_PRESENT = N_("present")
+CHECK_FIELD_MISSING = N_("missing: run 'b24sync doctor --fix' to create it")
+CHECK_FIELD_CREATED = N_("created")
+CHECK_ONEC_SECRET = N_("1C password")
+CHECK_ONEC_NOT_CONFIGURED = N_("onec.odata_url is not set")
+CHECK_ONEC_REACH = N_("1C base")
+CHECK_ONEC_REACH_DETAIL = N_("{url}: user {user}, {count} counterparties")
+CHECK_ONEC_SET = N_("1C entity set {name}")
+CHECK_ONEC_SET_MISSING = N_("not published: add it to the OData composition (Настройка стандартного интерфейса OData)")
+CHECK_ONEC_HS = N_("1C HTTP service b24sync")
+CHECK_ONEC_HS_DETAIL = N_("{configuration}, contract {version}")
+CHECK_ONEC_HS_ABSENT = N_("not available ({reason}); writes use OData")
+DOCTOR_FAILED = N_("{count} check(s) failed.")
+ONEC_HS_ERROR = N_("The 1C HTTP service refused {operation} ({code}, HTTP {status}): {message}{field}")
+ONEC_HS_CONTRACT = N_("The 1C HTTP service implements contract {version}; this b24sync speaks {supported}.")

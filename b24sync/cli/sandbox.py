@@ -31,6 +31,8 @@ PANEL = "Sandbox"
 def sandbox(
     bitrix24_port: Annotated[int, typer.Option("--bitrix24-port", help=t(m.SANDBOX_OPT_PORT), min=0,
                                                max=65535)] = 0,
+    onec_port: Annotated[int, typer.Option("--onec-port", help=t(m.SANDBOX_OPT_ONEC_PORT), min=0,
+                                           max=65535)] = 0,
     size: Annotated[int, typer.Option("--size", help=t(m.SANDBOX_OPT_SIZE), min=0)] = DEFAULT_SIZE,
     seed: Annotated[int, typer.Option("--seed", help=t(m.SANDBOX_OPT_SEED))] = 0,
     no_limits: Annotated[bool, typer.Option("--no-limits", help=t(m.SANDBOX_OPT_NO_LIMITS))] = False,
@@ -45,7 +47,7 @@ def sandbox(
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     running = start_sandbox(size=size, seed=seed, limits=not no_limits, events_url=events_url,
-                            bitrix24_port=bitrix24_port)
+                            bitrix24_port=bitrix24_port, onec_port=onec_port)
     try:
         for key, value in running.info().items():
             print(f"{key}={value}", flush=True)

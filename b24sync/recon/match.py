@@ -286,37 +286,53 @@ def _invalid_inn(side: _Side, conflicts: _Conflicts) -> None:
     side.excluded[bad] = True
 
 
-def _side_duplicates(side: _Side, live_cls: np.ndarray, conflicts: _Conflicts) -> None:
-    """Within one side: one INN with the same or a missing KPP on several live records."""
+def _inn_rows(side: _Side, mask: np.ndarray) -> pd.DataFrame:
     f = side.frame
-    sub = pd.DataFrame({"key": f["key"][live_cls], "inn": f["inn"][live_cls], "kpp": f["kpp"][live_cls],
-                        "entity": f["entity"][live_cls].astype(object), "free": side.free()[live_cls]})
-    counts = sub.groupby("inn")["key"].transform("size")
-    multi = sub[counts > 1]
+    return pd.DataFrame({"key": f["key"][mask].to_numpy(), "inn": f["inn"][mask].to_numpy(),
+                         "kpp": f["kpp"][mask].to_numpy(), "free": side.free()[mask]})
+
+
+def _side_duplicates(side: _Side, other: _Side, live: np.ndarray, other_live: np.ndarray,
+                     conflicts: _Conflicts) -> None:
+    """One INN with the same or a missing KPP on several live records of one side.
+
+    Free records of the other side with that INN (and that KPP or none) join the conflict: which
+    of the duplicates they belong to cannot be told either.
+    """
+    sub = _inn_rows(side, live)
+    multi = sub[sub.groupby("inn")["key"].transform("size") > 1]
     if multi.empty:
         return
-    empty_kpp = multi.groupby("inn")["kpp"].transform(lambda s: (s == "").any())
-    missing = multi[empty_kpp]
-    same = multi[~empty_kpp]
+    empty_kpp = (multi["kpp"] == "").groupby(multi["inn"]).transform("any")
+    missing = multi[empty_kpp.to_numpy()]
+    same = multi[~empty_kpp.to_numpy()]
     same = same[same.duplicated(["inn", "kpp"], keep=False)]
-    for part, reason, group in ((missing, "missing_kpp", missing["inn"]),
-                                (same, "same_kpp", same["inn"] + "/" + same["kpp"])):
+    there = _inn_rows(other, other_live & other.free())
+    there = there[there["free"]]
+    for part, reason in ((missing.assign(group=missing["inn"]), "missing_kpp"),
+                         (same.assign(group=same["inn"] + "/" + same["kpp"]), "same_kpp")):
+        part = part[part.groupby("group")["free"].transform("any").to_numpy()]
         if part.empty:
             continue
-        has_free = part.groupby(group)["free"].transform("any")
-        part, group = part[has_free], group[has_free]
-        if part.empty:
-            continue
-        conflicts.add_groups(part.assign(group=group.to_numpy()), "duplicate_inn", reason, ("inn", "kpp"))
+        heads = part.drop_duplicates("group")[["group", "inn", "kpp"]]
+        if reason == "missing_kpp":
+            extra = heads.drop(columns="kpp").merge(there, on="inn")
+        else:
+            extra = pd.concat([heads.merge(there, on=["inn", "kpp"]),
+                               heads.drop(columns="kpp").merge(there[there["kpp"] == ""].drop(columns="kpp"),
+                                                               on="inn").assign(kpp="")])
+            extra["kpp"] = heads.set_index("group")["kpp"].reindex(extra["group"]).to_numpy()
+        conflicts.add_groups(pd.concat([part, extra], ignore_index=True), "duplicate_inn", reason, ("inn", "kpp"))
         side.mark(part["key"][part["free"]], "excluded")
+        other.mark(extra["key"], "excluded")
 
 
 def _by_inn(bs: _Side, os_: _Side, conflicts: _Conflicts) -> pd.DataFrame:
     b, o = bs.frame, os_.frame
     b_live = _company_class(bs) & b["inn_valid"].to_numpy() & ~bs.deleted
     o_live = _company_class(os_) & o["inn_valid"].to_numpy() & ~os_.deleted
-    _side_duplicates(bs, b_live, conflicts)
-    _side_duplicates(os_, o_live, conflicts)
+    _side_duplicates(bs, os_, b_live, o_live, conflicts)
+    _side_duplicates(os_, bs, o_live, b_live, conflicts)
 
     def free_rows(side: _Side, live: np.ndarray) -> pd.DataFrame:
         f = side.frame
@@ -360,7 +376,7 @@ def _key_taken(side: _Side, other: _Side, rows: pd.DataFrame, live: np.ndarray, 
     if rows.empty:
         return
     f = other.frame
-    taken = other_live & (other.paired | other.excluded)
+    taken = other_live & other.paired
     there = pd.DataFrame({"other": f["key"][taken], "inn": f["inn"][taken], "kpp": f["kpp"][taken]})
     exact = rows.merge(there, on=["inn", "kpp"])
     loose = rows[rows["kpp"] == ""].drop(columns="kpp").merge(there.drop(columns="kpp"), on="inn")
@@ -386,15 +402,19 @@ def _by_email(bs: _Side, os_: _Side, conflicts: _Conflicts) -> pd.DataFrame:
     b, o = bs.frame, os_.frame
     b_cls = (b["entity"] == md.CONTACT).to_numpy() & ~bs.deleted
     o_cls = (o["kind"] == md.INDIVIDUAL).to_numpy() & ~os_.deleted
-    for side, cls in ((bs, b_cls), (os_, o_cls)):
+    for side, other, cls, other_cls in ((bs, os_, b_cls, o_cls), (os_, bs, o_cls, b_cls)):
         long = _emails_long(side, cls)
         shared = long[long.duplicated("email", keep=False)].drop_duplicates(["email", "key"])
         shared = shared[shared.duplicated("email", keep=False)]
-        if len(shared):
-            shared = shared[shared.groupby("email")["free"].transform("any")]
-            conflicts.add_groups(shared.assign(group=shared["email"]), "duplicate_email", "shared_email",
-                                 ("email",))
-            side.mark(shared["key"][shared["free"]], "excluded")
+        shared = shared[shared.groupby("email")["free"].transform("any").to_numpy()]
+        if shared.empty:
+            continue
+        there = _emails_long(other, other_cls & other.free())
+        extra = there[there["email"].isin(shared["email"].unique())]
+        group = pd.concat([shared, extra], ignore_index=True)
+        conflicts.add_groups(group.assign(group=group["email"]), "duplicate_email", "shared_email", ("email",))
+        side.mark(shared["key"][shared["free"]], "excluded")
+        other.mark(extra["key"], "excluded")
     bl = _emails_long(bs, b_cls & bs.free())
     ol = _emails_long(os_, o_cls & os_.free())
     cand = bl.merge(ol, on="email", suffixes=("_b", "_o")).drop_duplicates(["key_b", "key_o"])
@@ -415,7 +435,7 @@ def _by_email(bs: _Side, os_: _Side, conflicts: _Conflicts) -> pd.DataFrame:
     # free individuals whose e-mail belongs to a linked record on the other side
     for side, other, cls, other_cls in ((bs, os_, b_cls, o_cls), (os_, bs, o_cls, b_cls)):
         mine = _emails_long(side, cls & side.free())
-        theirs = _emails_long(other, other_cls & (other.paired | other.excluded))
+        theirs = _emails_long(other, other_cls & other.paired)
         hit = mine.merge(theirs[["key", "email"]].rename(columns={"key": "other"}), on="email")
         if hit.empty:
             continue

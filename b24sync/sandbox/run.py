@@ -1,7 +1,8 @@
 """Starting the sandbox: seeded emulators on loopback, and a config that points at them.
 
 This is the library behind ``b24sync sandbox`` and ``b24sync demo`` and the test fixtures: one
-call builds the seeded portal, starts its emulator and returns the facts a user or a test needs
+call builds the seeded portal and 1C base from one world of parties (so they overlap as real
+systems do), starts both emulators and returns the facts a user or a test needs
 (URLs, credentials, the planted anomalies). ``write_config`` leaves a ready configuration with
 its secrets in an owner-only file beside it, so ``b24sync --config PATH …`` needs nothing else.
 """
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from b24sync.sandbox.bitrix24 import Bitrix24Emulator, Limits, Portal
+from b24sync.sandbox.onec import OneCEmulator, OneCStore
+from b24sync.sandbox.onec.hs import make_hs_app
+from b24sync.sandbox.onec.seed import load_onec
 from b24sync.sandbox.seed import Planted, SeedSpec, bitrix24_seed, generate_parties
 
 DEFAULT_SIZE = 200
@@ -25,7 +29,10 @@ class Sandbox:
 
     bitrix24: Bitrix24Emulator
     portal: Portal
+    onec: OneCEmulator
+    store: OneCStore
     planted: list[Planted] = field(default_factory=list)
+    onec_planted: list[Planted] = field(default_factory=list)
     limits: Limits | None = None
 
     def info(self) -> dict[str, str]:
@@ -35,6 +42,10 @@ class Sandbox:
             "BITRIX24_APP_TOKEN": self.bitrix24.app_token,
             "BITRIX24_LIMITS": "off" if self.limits is None else
             f"{self.limits.drain_per_second:g}/s burst {self.limits.bucket_size}",
+            "ONEC_ODATA": self.onec.odata_url,
+            "ONEC_HS": self.onec.hs_url,
+            "ONEC_USER": self.onec.user,
+            "ONEC_PASSWORD": self.onec.password,
         }
 
     def write_config(self, path: str | Path) -> Path:
@@ -42,16 +53,18 @@ class Sandbox:
         config_path = Path(path).resolve()
         config_path.parent.mkdir(parents=True, exist_ok=True)
         secrets_path = config_path.with_suffix(".secrets")
-        _write_private(secrets_path, f"B24SYNC_BITRIX24_WEBHOOK={self.bitrix24.webhook_url}\n")
+        _write_private(secrets_path, f"B24SYNC_BITRIX24_WEBHOOK={self.bitrix24.webhook_url}\n"
+                                     f"B24SYNC_ONEC_PASSWORD={self.onec.password}\n")
         rate = self.limits.drain_per_second if self.limits else 2.0
         burst = self.limits.bucket_size if self.limits else 50
         _write_private(config_path, CONFIG_TEMPLATE.format(
             instance="sandbox", state=f"{config_path.stem}-state.db", secrets=secrets_path.name,
-            rate=rate, burst=burst))
+            rate=rate, burst=burst, odata=self.onec.odata_url, user=self.onec.user))
         return config_path
 
     def stop(self) -> None:
         self.bitrix24.stop()
+        self.onec.stop()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -68,12 +81,17 @@ instance = "{instance}"
 path = "{state}"
 
 [secrets]
-# KEY=VALUE file, readable by its owner only; holds B24SYNC_BITRIX24_WEBHOOK.
+# KEY=VALUE file, readable by its owner only; holds B24SYNC_BITRIX24_WEBHOOK and B24SYNC_ONEC_PASSWORD.
 file = "{secrets}"
 
 [bitrix24]
 requests_per_second = {rate}
 burst = {burst}
+
+[onec]
+odata_url = "{odata}"
+user = "{user}"
+timezone = "Europe/Moscow"
 """
 
 
@@ -91,15 +109,24 @@ def start_sandbox(
     limits: bool = True,
     events_url: str | None = None,
     bitrix24_port: int = 0,
+    onec_port: int = 0,
     host: str = "127.0.0.1",
     spec: SeedSpec | None = None,
 ) -> Sandbox:
-    """Generate the seeded data, load it and start the emulator(s) on loopback."""
+    """Generate one seeded world, project it into a portal and a 1C base, start both on loopback."""
     spec = spec or SeedSpec.from_size(size)
     parties = generate_parties(spec, seed)
     portal_seed, planted = bitrix24_seed(parties, spec, seed)
     portal = Portal(portal_seed, rng_seed=seed)
+    store = OneCStore()
+    onec_planted = load_onec(store, parties, spec, seed)
     limit_config = Limits() if limits else None
     emulator = Bitrix24Emulator(portal.registry, limits=limit_config, events_url=events_url, host=host,
                                 port=bitrix24_port).start()
-    return Sandbox(bitrix24=emulator, portal=portal, planted=planted, limits=limit_config)
+    try:
+        onec = OneCEmulator(store, hs_app=make_hs_app(store), host=host, port=onec_port).start()
+    except BaseException:
+        emulator.stop()
+        raise
+    return Sandbox(bitrix24=emulator, portal=portal, onec=onec, store=store, planted=planted,
+                   onec_planted=onec_planted, limits=limit_config)

@@ -182,7 +182,8 @@ def test_if_match_when_the_base_enforces_it(base):
     current = client.get(CP, refs["k_obrien"])
     store.update(CP, refs["k_obrien"], {"НаименованиеПолное": "правка из 1С"}, load_mode=True)
     with pytest.raises(PreconditionFailed):
-        client.update(CP, refs["k_obrien"], {"НаименованиеПолное": "правка b24sync"}, data_version=current["DataVersion"])
+        client.update(CP, refs["k_obrien"], {"НаименованиеПолное": "правка b24sync"},
+                      data_version=current["DataVersion"])
     assert store.get(CP, refs["k_obrien"])["НаименованиеПолное"] == "правка из 1С"
 
 

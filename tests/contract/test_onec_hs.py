@@ -122,7 +122,8 @@ def test_upsert_creates_counterparty_with_partner_and_bsp_contact_info(
     assert all(row_problems(r) == [] for r in rows)
     assert rows[1]["НомерТелефона"] == "+74951234567" and rows[3]["АдресЭП"] == "info@romashka.ru"
     partner_record = odata(http, emulator, f"Catalog_Партнеры(guid'{partner['ref']}')")
-    assert partner_record["ЮрФизЛицо"] == "Компания" and partner_record["ОсновнойМенеджер_Key"] == partner["manager_ref"]
+    assert partner_record["ЮрФизЛицо"] == "Компания"
+    assert partner_record["ОсновнойМенеджер_Key"] == partner["manager_ref"]
     assert http.get(emulator.hs_url + "counterparties/company-42", timeout=10).json()["counterparty"] == cp
 
 

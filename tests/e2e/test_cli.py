@@ -97,3 +97,24 @@ def test_config_errors_exit_78(tmp_path):
         assert exc.exit_code == 78
     else:
         raise AssertionError("a group-readable config must be refused")
+
+
+def test_doctor_reports_and_fixes_user_fields(tmp_path):
+    from b24sync.sandbox.run import start_sandbox
+
+    with start_sandbox(size=40, limits=False) as sandbox:
+        cfg = sandbox.write_config(tmp_path / "b24sync.toml")
+        wide = {"COLUMNS": "250"}
+        first = runner.invoke(app, ["--config", str(cfg), "doctor"], env=wide)
+        assert first.exit_code == 1
+        assert "UF_CRM_1C_ID" in first.output and "doctor --fix" in first.output
+        assert "Администратор" in first.output and sandbox.onec.password not in first.output
+        fixed = runner.invoke(app, ["--config", str(cfg), "doctor", "--fix"], env=wide)
+        assert fixed.exit_code == 0, fixed.output
+        fields = sandbox.bitrix24.request_log.snapshot()
+        assert any("crm.company.userfield.add" in r.commands for r in fields)
+        again = runner.invoke(app, ["--config", str(cfg), "doctor"], env=wide)
+        assert again.exit_code == 0 and "failed" not in again.output
+    os.chmod(cfg, 0o644)
+    refused = runner.invoke(app, ["--config", str(cfg), "doctor"], env={"COLUMNS": "250"})
+    assert refused.exit_code == 78 and "chmod 600" in refused.output

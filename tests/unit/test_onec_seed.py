@@ -158,8 +158,8 @@ def test_every_planted_difference_is_in_the_base(seeded: tuple[OneCStore, list[A
             twins = store.query(CP, lambda r, inn=p.detail["inn"]: r["ИНН"] == inn and not r["DeletionMark"])
             assert {t["Ref_Key"] for t in twins} == set(p.detail["refs"]) and len(p.ids) == 2
             assert twins[0]["Партнер_Key"] != twins[1]["Партнер_Key"]
-    unmarked = [r for r in counterparties(store) if r["DeletionMark"]]
-    assert len(unmarked) == sum(p.kind == "onec_deletion_marked" for p in planted)
+    marked = [r for r in counterparties(store) if r["DeletionMark"]]
+    assert len(marked) == sum(p.kind == "onec_deletion_marked" for p in planted)
 
 
 def test_reference_data_matches_the_bitrix24_portal(seeded: tuple[OneCStore, list[Any]]) -> None:

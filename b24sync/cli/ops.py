@@ -1,0 +1,40 @@
+"""Setup commands: ``doctor``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from b24sync import messages as m
+from b24sync.cli import app, err_console
+from b24sync.config import load_config
+from b24sync.exitcodes import ExitCode
+from b24sync.i18n import t
+
+PANEL = "Setup"
+_STYLE = {"ok": "green", "fixed": "cyan", "warning": "yellow", "failed": "red"}
+_LABEL = {"ok": m.DOCTOR_OK, "fixed": m.DOCTOR_FIXED, "warning": m.DOCTOR_WARN, "failed": m.DOCTOR_FAIL}
+
+
+@app.command(help=t(m.DOCTOR_HELP), rich_help_panel=PANEL)
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[bool, typer.Option("--fix", help=t(m.DOCTOR_OPT_FIX))] = False,
+) -> None:
+    from b24sync.doctor import run_doctor
+
+    config = load_config(ctx.obj.config)
+    checks = run_doctor(config, fix=fix)
+    table = Table(title=t(m.DOCTOR_TITLE, path=config.path))
+    for column in (m.DOCTOR_COL_CHECK, m.DOCTOR_COL_STATUS, m.DOCTOR_COL_DETAIL):
+        table.add_column(t(column))
+    for check in checks:
+        table.add_row(check.name, f"[{_STYLE[check.status]}]{t(_LABEL[check.status])}[/]", check.detail)
+    Console().print(table)
+    failed = sum(check.status == "failed" for check in checks)
+    if failed:
+        err_console.print(t(m.DOCTOR_FAILED, count=failed))
+        raise typer.Exit(int(ExitCode.ERROR))
