@@ -1,0 +1,467 @@
+"""The plan: what apply will write, as a frozen, JSON-serializable value (see ``docs/plan-format.md``).
+
+:func:`build_plan` turns a :class:`~b24sync.recon.match.MatchResult` and a
+:class:`~b24sync.recon.diff.DiffResult` into :class:`Operation` objects, in apply order:
+
+1. ``create`` for valid unmatched records (a Bitrix24 company with a valid INN or a contact with an
+   e-mail → 1C counterparty with a deterministic ``Ref_Key``; a live 1C counterparty → Bitrix24
+   company with requisite and address, or contact, by kind). Invalid ones are not created and are
+   listed as issues with the reason;
+2. ``link`` for pairs found by key or stamp (not yet in the state): the Bitrix24 record gets
+   ``UF_CRM_1C_ID`` and, in the same operation, its field updates;
+3. ``update``: one operation per target record with all its fields.
+
+Bitrix24 phone/e-mail updates carry the exact multifield patch (``patch.PHONE``/``patch.EMAIL``):
+values already present in any spelling are kept, values not in the target set are deleted
+(unparseable ones are left alone), missing ones are appended, never twice. 1C updates carry the
+contact-information rows to remove and add, by kind (``patch.КонтактнаяИнформация``).
+
+``op_id`` hashes target, entity, key and fields, so the same change planned twice has the same id
+and the journal dedupes it; ``plan_id`` hashes the operations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+from b24sync.recon import model as md
+from b24sync.recon.diff import CONTACT_FIELDS, DiffResult, jsonable
+from b24sync.recon.match import MatchResult
+from b24sync.recon.model import Conflict, Issue, RejectedEdit
+from b24sync.recon.normalize import normalize_emails, normalize_phones
+from b24sync.recon.rules import FieldRules
+
+__all__ = ["FORMAT_VERSION", "Operation", "Plan", "b24_multifield_patch", "build_plan", "onec_contact_patch"]
+
+FORMAT_VERSION = 1
+ACTIONS = ("create", "link", "update")
+LINK_FIELD = "UF_CRM_1C_ID"
+ORIGINATOR = "b24sync"
+B24_MULTIFIELD = {"phones": "PHONE", "emails": "EMAIL"}
+ONEC_CI = {  # canonical field → (Тип, predefined kind)
+    "phones": ("Телефон", "ТелефонКонтрагента"),
+    "emails": ("АдресЭлектроннойПочты", "EmailКонтрагента"),
+    "legal_address": ("Адрес", "ЮрАдресКонтрагента"),
+}
+ONEC_KIND = {md.LEGAL: "ЮрЛицо", md.SOLE_PROPRIETOR: "ИндивидуальныйПредприниматель", md.INDIVIDUAL: "ФизЛицо"}
+B24_PRESET = {md.LEGAL: 1, md.SOLE_PROPRIETOR: 2}
+
+
+# --- the value ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Operation:
+    """One write on one record.
+
+    ``fields`` maps a field name (canonical, or a side's own name like ``UF_CRM_1C_ID``) to
+    ``{"before", "after", "reason"}``; ``key`` holds ``b24_key``/``onec_key``; ``precondition`` the
+    version the record must still have (``DATE_MODIFY`` / ``DataVersion``, or ``{"exists": False}``);
+    ``patch`` the exact multifield / contact-information changes. All values are JSON-safe.
+    """
+
+    op_id: str
+    action: str
+    target: str
+    entity: str
+    target_id: str | None
+    key: Mapping[str, Any]
+    fields: Mapping[str, Mapping[str, Any]]
+    reason: str
+    precondition: Mapping[str, Any] = field(default_factory=dict)
+    patch: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"op_id": self.op_id, "action": self.action, "target": self.target, "entity": self.entity,
+               "target_id": self.target_id, "key": dict(self.key),
+               "fields": {k: dict(v) for k, v in self.fields.items()}, "reason": self.reason}
+        if self.precondition:
+            out["precondition"] = dict(self.precondition)
+        if self.patch:
+            out["patch"] = _safe(self.patch)
+        return _safe(out)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Operation:
+        return cls(op_id=data["op_id"], action=data["action"], target=data["target"], entity=data["entity"],
+                   target_id=data.get("target_id"), key=dict(data["key"]), fields=dict(data["fields"]),
+                   reason=data["reason"], precondition=dict(data.get("precondition") or {}),
+                   patch=dict(data.get("patch") or {}))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A complete, self-describing plan (``format_version`` 1)."""
+
+    plan_id: str
+    created_at: datetime
+    operations: tuple[Operation, ...]
+    conflicts: tuple[Conflict, ...] = ()
+    rejected_edits: tuple[RejectedEdit, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    summary: Mapping[str, Any] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "plan_id": self.plan_id,
+            "created_at": self.created_at.isoformat(),
+            "operations": [op.to_dict() for op in self.operations],
+            "conflicts": [_safe(c.to_dict()) for c in self.conflicts],
+            "rejected_edits": [_safe(r.to_dict()) for r in self.rejected_edits],
+            "issues": [i.to_dict() for i in self.issues],
+            "summary": _safe(self.summary),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The plan as JSON text (UTF-8, Cyrillic kept readable)."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Plan:
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(f"unsupported plan format_version {version!r} (expected {FORMAT_VERSION})")
+        return cls(
+            plan_id=data["plan_id"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            operations=tuple(Operation.from_dict(op) for op in data["operations"]),
+            conflicts=tuple(Conflict(c["kind"], c["entity"], tuple(c["records"]), c["reason"], dict(c.get("detail")
+                                     or {})) for c in data.get("conflicts", [])),
+            rejected_edits=tuple(RejectedEdit(**r) for r in data.get("rejected_edits", [])),
+            issues=tuple(Issue(**i) for i in data.get("issues", [])),
+            summary=dict(data.get("summary") or {}),
+            format_version=version,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        return cls.from_dict(json.loads(text))
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to write (conflicts and issues may still be reported)."""
+        return not self.operations
+
+
+def _safe(value: Any) -> Any:
+    """JSON-safe copy: tuples → lists, datetimes → ISO, Decimals → str, numpy scalars → Python."""
+    if isinstance(value, Mapping):
+        return {str(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def _digest(payload: Any, length: int = 24) -> str:
+    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def _operation(action: str, target: str, entity: str, target_id: str | None, key: Mapping[str, Any],
+               fields: Mapping[str, Mapping[str, Any]], reason: str, precondition: Mapping[str, Any] | None = None,
+               patch: Mapping[str, Any] | None = None) -> Operation:
+    key, fields = _safe(key), _safe(fields)
+    op_id = _digest({"action": action, "target": target, "entity": entity, "key": key, "fields": fields})
+    return Operation(op_id, action, target, entity, target_id, key, fields, reason, _safe(precondition or {}),
+                     _safe(patch or {}))
+
+
+# --- patches ---------------------------------------------------------------------------------------
+def _b24_presentation(e164: str) -> str:
+    try:
+        return phonenumbers.format_number(phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def _onec_presentation(e164: str) -> str:
+    """BSP's way: ``+7 (495) 123-45-67`` for Russian numbers, international format for others."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code == 7:
+        national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return "+7 " + national[2:] if national.startswith("8 ") else national
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _normalizer(name: str):
+    return normalize_phones if name == "phones" else normalize_emails
+
+
+def _split(raw: Sequence[tuple[Any, str]], target: Sequence[str], norm: Mapping[str, str]):
+    """(kept, deleted, appended) for one record: raw ``(id, value)`` items against the target set."""
+    wanted = set(target)
+    kept, deleted, present = [], [], set()
+    for item_id, value in raw:
+        canonical = norm.get(value, "")
+        if canonical == "" or canonical in wanted:  # unparseable values are not ours to delete
+            kept.append((item_id, value))
+            present.add(canonical)
+        else:
+            deleted.append((item_id, value))
+    appended = [v for v in sorted(wanted) if v not in present]
+    return kept, deleted, appended
+
+
+def _norm_table(name: str, raws: Iterable[Sequence[tuple[Any, str]]]) -> dict[str, str]:
+    values = pd.Series([v for raw in raws for _, v in raw], dtype=object).drop_duplicates()
+    if values.empty:
+        return {}
+    return dict(zip(values, _normalizer(name)(values.reset_index(drop=True)), strict=True))
+
+
+def b24_multifield_patch(name: str, raw: Sequence[tuple[Any, str]], target: Sequence[str],
+                         norm: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The ``PHONE``/``EMAIL`` list that turns ``raw`` into ``target`` (``name``: phones or emails)."""
+    norm = norm if norm is not None else _norm_table(name, [raw])
+    _, deleted, appended = _split(raw, target, norm)
+    patch: list[dict[str, Any]] = [{"ID": int(item_id), "DELETE": "Y"} for item_id, _ in deleted]
+    shown = _b24_presentation if name == "phones" else str
+    patch += [{"VALUE": shown(v), "VALUE_TYPE": "WORK"} for v in appended]
+    return patch
+
+
+def onec_contact_patch(name: str, raw: Sequence[tuple[Any, str]], target: Sequence[str] | str,
+                       norm: Mapping[str, str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Contact-information rows of one kind to remove and add (``name``: phones, emails or legal_address)."""
+    tip, kind = ONEC_CI[name]
+    if name == "legal_address":
+        add = [{"Тип": tip, "Вид": kind, "Представление": target}] if target else []
+        return {"remove": [{"Тип": tip, "Вид": kind}], "add": add}
+    norm = norm if norm is not None else _norm_table(name, [raw])
+    _, deleted, appended = _split(raw, target, norm)
+    remove = [{"LineNumber": int(line), "Тип": tip, "Представление": value} for line, value in deleted]
+    add = []
+    for v in appended:
+        row = {"Тип": tip, "Вид": kind, "value": v}
+        if name == "phones":
+            row.update({"Представление": _onec_presentation(v), "НомерТелефона": v})
+        else:
+            row.update({"Представление": v, "АдресЭП": v})
+        add.append(row)
+    return {"remove": remove, "add": add}
+
+
+# --- building ----------------------------------------------------------------------------------------
+def _rows(frame: pd.DataFrame, keys: Iterable[str]) -> pd.DataFrame:
+    keys = list(keys)
+    if not keys:
+        return frame.iloc[0:0]
+    pos = pd.Index(frame["key"].to_numpy(dtype=object)).get_indexer(keys)
+    return frame.iloc[pos[pos >= 0]]
+
+
+def _fields_for(entity: str, rules: FieldRules) -> tuple[str, ...]:
+    synced = rules.synced()
+    return tuple(f for f in synced if f in CONTACT_FIELDS) if entity == md.CONTACT else synced
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and value != "" and value != ()
+
+
+def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: FieldRules,
+             namespace: uuid.UUID | str) -> tuple[list[Operation], list[Issue]]:
+    ops: list[Operation] = []
+    issues: list[Issue] = []
+    for rec in _rows(b24, match.unmatched_b24).to_dict("records"):
+        key, entity = rec["key"], str(rec["entity"])
+        if entity == md.CONTACT:
+            if not rec["emails"]:
+                issues.append(Issue(key, "emails", "", "not_created_no_email"))
+                continue
+            kind = md.INDIVIDUAL
+        else:
+            kind = str(rec["kind"])
+            problem = ("not_created_unknown_kind" if kind not in B24_PRESET else
+                       "not_created_no_inn" if not rec["inn"] else
+                       "not_created_invalid_inn" if not rec["inn_valid"] else "")
+            if problem:
+                issues.append(Issue(key, "inn", rec["inn"], problem))
+                continue
+        ref = md.deterministic_ref(key, namespace)
+        onec_key = f"counterparty:{ref}"
+        fields = {"kind": {"before": None, "after": kind, "reason": "new_in_bitrix24"},
+                  "ЮрФизЛицо": {"before": None, "after": ONEC_KIND[kind], "reason": "new_in_bitrix24"}}
+        patch: dict[str, Any] = {}
+        rows: dict[str, list] = {"remove": [], "add": []}
+        for name in _fields_for(entity, rules):
+            if _filled(rec[name]):
+                fields[name] = {"before": None, "after": jsonable(rec[name]), "reason": "new_in_bitrix24"}
+                if name in ONEC_CI:
+                    rows["add"] += onec_contact_patch(name, (), rec[name], {})["add"]
+        if rows["add"]:
+            patch["КонтактнаяИнформация"] = rows
+        keys = {"b24_key": key, "onec_key": onec_key}
+        ops.append(_operation("create", md.ONEC, md.COUNTERPARTY, ref, keys, fields, "new_in_bitrix24",
+                              {"exists": False}, patch))
+        link = {LINK_FIELD: {"before": _link_ref(rec["link"]), "after": ref, "reason": "created_in_onec"}}
+        ops.append(_operation("link", md.B24, entity, md.record_id(key), keys, link, "created_in_onec",
+                              {"DATE_MODIFY": rec["version"]}))
+    for rec in _rows(onec, match.unmatched_onec).to_dict("records"):
+        key, kind = rec["key"], str(rec["kind"])
+        if rec["deleted"]:
+            continue
+        if kind == md.INDIVIDUAL:
+            if not rec["emails"]:
+                issues.append(Issue(key, "emails", "", "not_created_no_email"))
+                continue
+            entity = md.CONTACT
+        else:
+            problem = ("not_created_unknown_kind" if kind not in B24_PRESET else
+                       "not_created_no_inn" if not rec["inn"] else
+                       "not_created_invalid_inn" if not rec["inn_valid"] else "")
+            if problem:
+                issues.append(Issue(key, "inn", rec["inn"], problem))
+                continue
+            entity = md.COMPANY
+        ref = md.record_id(key)
+        fields = {"kind": {"before": None, "after": kind, "reason": "new_in_onec"}}
+        if entity == md.COMPANY:
+            fields["PRESET_ID"] = {"before": None, "after": B24_PRESET[kind], "reason": "new_in_onec"}
+        patch = {}
+        for name in _fields_for(entity, rules):
+            if _filled(rec[name]):
+                fields[name] = {"before": None, "after": jsonable(rec[name]), "reason": "new_in_onec"}
+                if name in B24_MULTIFIELD:
+                    patch[B24_MULTIFIELD[name]] = b24_multifield_patch(name, (), rec[name], {})
+        for name, value in (("ORIGINATOR_ID", ORIGINATOR), ("ORIGIN_ID", ref), (LINK_FIELD, ref)):
+            fields[name] = {"before": None, "after": value, "reason": "new_in_onec"}
+        ops.append(_operation("create", md.B24, entity, None, {"b24_key": None, "onec_key": key}, fields,
+                              "new_in_onec", {"exists": False}, patch))
+    return ops, issues
+
+
+def _link_ref(link: str) -> str:
+    return md.record_id(link) if link else ""
+
+
+def _updates(match: MatchResult, result: DiffResult, b24: pd.DataFrame, onec: pd.DataFrame) -> list[Operation]:
+    decisions = result.decisions
+    pairs = match.pairs
+    # Bitrix24 records whose UF_CRM_1C_ID does not name their partner yet (new pairs, or a stale value)
+    b_link = b24["link"].to_numpy(dtype=object)[
+        pd.Index(b24["key"].to_numpy(dtype=object)).get_indexer(pairs["b24_key"].to_numpy(dtype=object))]
+    stale = pairs[b_link != pairs["onec_key"].to_numpy(dtype=object)]
+    new_pairs = match.new_pairs
+    to_b = decisions[decisions["target"] == md.B24]
+    to_o = decisions[decisions["target"] == md.ONEC]
+    b_keys = pd.unique(np.concatenate([stale["b24_key"].to_numpy(dtype=object), to_b["b24_key"].to_numpy(dtype=object),
+                                       new_pairs["b24_key"].to_numpy(dtype=object)]))
+    b_rows = _rows(b24, b_keys).set_index("key", drop=False)
+    o_rows = _rows(onec, to_o["onec_key"].unique()).set_index("key", drop=False)
+    wanted = pairs[pairs["b24_key"].isin(b_keys) | pairs["onec_key"].isin(o_rows.index)]
+    partner = dict(zip(wanted["b24_key"], wanted["onec_key"], strict=True))
+    b_of = {o: b for b, o in partner.items()}
+
+    b_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in b_keys}
+    for b_key, o_key in zip(stale["b24_key"], stale["onec_key"], strict=True):
+        b_fields[b_key][LINK_FIELD] = {
+            "before": _link_ref(b_rows.at[b_key, "link"]), "after": md.record_id(o_key), "reason": "link_field"}
+    o_fields: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in decisions.itertuples(index=False):
+        bucket = b_fields[row.b24_key] if row.target == md.B24 else o_fields.setdefault(row.onec_key, {})
+        bucket[row.field] = {"before": jsonable(row.before), "after": jsonable(row.after), "reason": row.reason}
+    new_how = dict(zip(new_pairs["b24_key"], new_pairs["matched_by"], strict=True))
+    ops: list[Operation] = []
+    b_norm = {name: _norm_table(name, b_rows[f"raw_{name}"].reindex(
+        [k for k, f in b_fields.items() if name in f]).tolist()) for name in B24_MULTIFIELD}
+    for b_key, fields in b_fields.items():
+        rec = b_rows.loc[b_key]
+        patch = {B24_MULTIFIELD[n]: b24_multifield_patch(n, rec[f"raw_{n}"], fields[n]["after"], b_norm[n])
+                 for n in B24_MULTIFIELD if n in fields}
+        keys = {"b24_key": b_key, "onec_key": partner[b_key]}
+        if b_key in new_how:
+            action, reason = "link", f"matched_by_{new_how[b_key]}"
+        else:
+            action, reason = "update", _reason(fields)
+        ops.append(_operation(action, md.B24, str(rec["entity"]), md.record_id(b_key), keys, fields, reason,
+                              {"DATE_MODIFY": rec["version"]}, patch))
+    o_norm = {name: _norm_table(name, o_rows[f"raw_{name}"].reindex(
+        [k for k, f in o_fields.items() if name in f]).tolist()) for name in ("phones", "emails")}
+    for o_key, fields in o_fields.items():
+        rec = o_rows.loc[o_key]
+        rows: dict[str, list] = {"remove": [], "add": []}
+        for name in ONEC_CI:
+            if name in fields:
+                raw = rec[f"raw_{name}"] if name != "legal_address" else ()
+                part = onec_contact_patch(name, raw, fields[name]["after"], o_norm.get(name))
+                rows["remove"] += part["remove"]
+                rows["add"] += part["add"]
+        patch = {"КонтактнаяИнформация": rows} if rows["remove"] or rows["add"] else {}
+        ops.append(_operation("update", md.ONEC, md.COUNTERPARTY, md.record_id(o_key),
+                              {"b24_key": b_of.get(o_key), "onec_key": o_key}, fields, _reason(fields),
+                              {"DataVersion": rec["version"]}, patch))
+    return ops
+
+
+def _reason(fields: Mapping[str, Mapping[str, Any]]) -> str:
+    reasons = sorted({f["reason"] for f in fields.values()})
+    return reasons[0] if len(reasons) == 1 else "several"
+
+
+def _summary(ops: Sequence[Operation], conflicts: Sequence[Conflict], rejected: Sequence[RejectedEdit],
+             issues: Sequence[Issue]) -> dict[str, Any]:
+    per: dict[str, dict[str, dict[str, int]]] = {}
+    for op in ops:
+        bucket = per.setdefault(op.target, {}).setdefault(op.entity, dict.fromkeys(ACTIONS, 0))
+        bucket[op.action] += 1
+    return {
+        "operations": per,
+        "total_operations": len(ops),
+        "conflicts": dict(sorted(Counter(c.kind for c in conflicts).items())),
+        "total_conflicts": len(conflicts),
+        "rejected_edits": len(rejected),
+        "issues": len(issues),
+    }
+
+
+def build_plan(match: MatchResult, decisions: DiffResult, b24: pd.DataFrame, onec: pd.DataFrame,
+               rules: FieldRules | None = None, *, issues: Iterable[Issue] = (), created_at: datetime | None = None,
+               ref_namespace: uuid.UUID | str = md.DEFAULT_REF_NAMESPACE) -> Plan:
+    """Assemble the plan.
+
+    Args:
+        match: the pairs, unmatched records and conflicts.
+        decisions: the :func:`~b24sync.recon.diff.diff` result for ``match.pairs``.
+        b24, onec: the canonical frames.
+        rules: field policies (``none`` fields are not written by creates either).
+        issues: normalization issues to carry into the report (creation refusals are added).
+        created_at: the plan's time (default: now, UTC).
+        ref_namespace: namespace of the deterministic ``Ref_Key`` of counterparties created in 1C.
+    """
+    rules = rules or FieldRules()
+    create_ops, create_issues = _creates(match, b24, onec, rules, ref_namespace)
+    update_ops = _updates(match, decisions, b24, onec)
+    order = {a: i for i, a in enumerate(ACTIONS)}
+    ops = sorted(create_ops + update_ops, key=lambda op: (order[op.action], op.target, op.entity,
+                                                          json.dumps(op.key, sort_keys=True), op.op_id))
+    conflicts = tuple(sorted([*match.conflicts, *decisions.conflicts], key=lambda c: (c.kind, c.records, c.reason)))
+    all_issues = tuple(sorted([*issues, *create_issues], key=lambda i: (i.record_key, i.field, i.reason, i.value)))
+    rejected = tuple(decisions.rejected_edits)
+    plan_id = _digest([op.op_id for op in ops])
+    return Plan(plan_id=plan_id, created_at=created_at or datetime.now(UTC), operations=tuple(ops),
+                conflicts=conflicts, rejected_edits=rejected, issues=all_issues,
+                summary=_summary(ops, conflicts, rejected, all_issues))
