@@ -20,7 +20,8 @@ Bad input never raises: the value is left out (phones, e-mails) or marked (``inn
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -66,14 +67,29 @@ class Normalized(NamedTuple):
 
 
 # --- values -----------------------------------------------------------------------------------
-def normalize_text(values: pd.Series) -> pd.Series:
+def _objects(values: Any) -> np.ndarray:
+    if isinstance(values, pd.Series | pd.Index):
+        return values.to_numpy(dtype=object)
+    return np.asarray(values, dtype=object)
+
+
+def per_unique(values: Any, fn: Callable[[Any], Any], missing: Any = "") -> np.ndarray:
+    """``fn`` applied once per distinct value (missing values → ``missing``), as an object array."""
+    arr = _objects(values)
+    codes, uniq = pd.factorize(arr)
+    mapped = np.empty(len(uniq) + 1, dtype=object)
+    mapped[:-1] = [fn(u) for u in uniq]
+    mapped[-1] = missing
+    return mapped[codes]
+
+
+def _clean(text: Any) -> str:
+    return " ".join(str(text).split())
+
+
+def normalize_text(values: Any) -> np.ndarray:
     """Whitespace-normalized text (runs collapsed, ends stripped); missing → ``""``."""
-    s = values.astype(md.STR_DTYPE).fillna("")
-    uniq = pd.Series(s.unique(), dtype=md.STR_DTYPE)
-    clean = uniq.str.replace(r"\s+", " ", regex=True).str.strip()
-    if (clean == uniq).all():
-        return s
-    return s.map(pd.Series(clean.to_numpy(), index=uniq.to_numpy())).astype(md.STR_DTYPE)
+    return per_unique(values, _clean)
 
 
 @cache
@@ -84,7 +100,7 @@ def _ru_valid_pattern() -> re.Pattern[str]:
         "fixed_line", "mobile")]
     alternatives = "|".join(f"(?:{d.national_number_pattern})" for d in types
                             if d is not None and d.national_number_pattern)
-    return re.compile(f"(?=(?:{meta.general_desc.national_number_pattern})$)(?:{alternatives})")
+    return re.compile(f"(?=(?:{meta.general_desc.national_number_pattern})$)(?:{alternatives})", re.ASCII)
 
 
 def phone_slow(text: str) -> str:
@@ -98,43 +114,42 @@ def phone_slow(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _unique_strings(values: pd.Series) -> pd.Series:
-    present = values[values.notna()].astype(md.STR_DTYPE)
-    return pd.Series(present.unique(), dtype=md.STR_DTYPE)
+_PLAIN_PHONE = re.compile(r"\+?[\d\s().\-]+", re.ASCII)
+_NON_DIGIT = re.compile(r"\D", re.ASCII)
 
 
-def _phone_table(uniq: pd.Series) -> pd.Series:
-    """Unique raw phones → E.164 or ``""`` (index: the raw value)."""
-    s = uniq.str.strip()
-    digits = s.str.replace(r"\D", "", regex=True)
-    plus = s.str.startswith("+")
-    n = digits.str.len()
-    plain = s.str.fullmatch(r"\+?[\d\s().\-]+")
-    first = digits.str[:1]
-    national = pd.Series("", index=s.index, dtype=md.STR_DTYPE)
-    take_tail = plain & (n == 11) & ((plus & (first == "7")) | (~plus & first.isin(["7", "8"])))
-    national = national.mask(take_tail, digits.str[1:])
-    national = national.mask(plain & ~plus & (n == 10), digits)
-    fast = (national != "") & national.str.match(_ru_valid_pattern())
-    out = pd.Series("", index=s.index, dtype=md.STR_DTYPE).mask(fast, "+7" + national)
-    slow = ~fast & (s != "")
-    if slow.any():
-        out[slow] = [phone_slow(x) for x in s[slow]]
-    out.index = uniq.to_numpy()
-    return out
+def normalize_phone(text: Any) -> str:
+    """One raw phone → E.164, ``""`` when it is not a valid number.
+
+    A plain Russian number (digits, spaces, ``()-.``, 10 digits, or 11 after ``+7``/``7``/``8``) is
+    checked against ``phonenumbers``' RU patterns directly; anything else is parsed by ``phonenumbers``.
+    """
+    s = str(text).strip()
+    if not s:
+        return ""
+    if _PLAIN_PHONE.fullmatch(s):
+        digits = _NON_DIGIT.sub("", s)
+        plus = s.startswith("+")
+        national = ""
+        if len(digits) == 11 and ((plus and digits[0] == "7") or (not plus and digits[0] in "78")):
+            national = digits[1:]
+        elif len(digits) == 10 and not plus:
+            national = digits
+        if national and _ru_valid_pattern().fullmatch(national):
+            return "+7" + national
+    return phone_slow(s)
 
 
-def normalize_phones(values: pd.Series) -> pd.Series:
-    """Raw phones → E.164 strings, ``""`` for anything that is not a valid number."""
-    table = _phone_table(_unique_strings(values))
-    return values.map(table).fillna("").astype(md.STR_DTYPE)
+def normalize_phones(values: Any) -> np.ndarray:
+    """Raw phones → E.164 strings, ``""`` for anything that is not a valid number (per unique value)."""
+    return per_unique(values, normalize_phone)
 
 
-_DOT_ATOM = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+_DOT_ATOM = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
 
 
 def email_slow(text: str) -> str:
-    """One raw address → lower-case normalized address (``""`` if invalid)."""
+    """One raw address validated whole by ``email-validator`` → lower-case (``""`` if invalid)."""
     try:
         return validate_email(text, check_deliverability=False).normalized.lower()
     except (EmailNotValidError, UnicodeError, ValueError):
@@ -149,29 +164,26 @@ def _domain(domain: str) -> str:
         return ""
 
 
-def _email_table(uniq: pd.Series) -> pd.Series:
-    s = uniq.str.strip().str.lower()
-    parts = s.str.rpartition("@")
-    local, domain = parts[0].astype(md.STR_DTYPE), parts[2].astype(md.STR_DTYPE)
-    fast = (s.str.count("@") == 1) & local.str.fullmatch(_DOT_ATOM) & (local.str.len() <= 64) & (s.str.len() <= 254)
-    out = pd.Series("", index=s.index, dtype=md.STR_DTYPE)
-    if fast.any():
-        domains = pd.Series(domain[fast].unique(), dtype=md.STR_DTYPE)
-        checked = pd.Series([_domain(d) for d in domains], index=domains.to_numpy(), dtype=md.STR_DTYPE)
-        norm_domain = domain[fast].map(checked)
-        ok = norm_domain != ""
-        out[fast] = (local[fast] + "@" + norm_domain).where(ok, "")
-    slow = ~fast & (s != "")
-    if slow.any():
-        out[slow] = [email_slow(x) for x in uniq[slow]]
-    out.index = uniq.to_numpy()
-    return out
+def normalize_email(text: Any) -> str:
+    """One raw address → validated lower-case address, ``""`` when invalid.
+
+    An ASCII dot-atom local part is checked by its grammar and the domain by ``email-validator``
+    (once per distinct domain); anything else is validated whole.
+    """
+    raw = str(text).strip()
+    s = raw.lower()
+    if not s:
+        return ""
+    local, at, domain = s.rpartition("@")
+    if at and "@" not in local and len(local) <= 64 and len(s) <= 254 and _DOT_ATOM.fullmatch(local):
+        checked = _domain(domain)
+        return f"{local}@{checked}" if checked else ""
+    return email_slow(raw)
 
 
-def normalize_emails(values: pd.Series) -> pd.Series:
-    """Raw e-mail addresses → validated lower-case addresses, ``""`` when invalid."""
-    table = _email_table(_unique_strings(values))
-    return values.map(table).fillna("").astype(md.STR_DTYPE)
+def normalize_emails(values: Any) -> np.ndarray:
+    """Raw e-mail addresses → validated lower-case addresses, ``""`` when invalid (per unique value)."""
+    return per_unique(values, normalize_email)
 
 
 _W10 = np.array([2, 4, 10, 3, 5, 9, 4, 6, 8])
@@ -179,48 +191,54 @@ _W11 = np.array([7, 2, 4, 10, 3, 5, 9, 4, 6, 8])
 _W12 = np.array([3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8])
 
 
-def _digits_matrix(values: pd.Series, width: int) -> np.ndarray:
+def _digits_matrix(values: np.ndarray, width: int) -> np.ndarray:
     joined = "".join(values.tolist()).encode("ascii")
     return (np.frombuffer(joined, dtype=np.uint8).reshape(-1, width) - 48).astype(np.int64)
 
 
-def _checksum_ok(inns: pd.Series) -> pd.Series:
-    """Checksum per INN of 10 or 12 ASCII digits (others: False). The algorithm of stdnum.ru.inn."""
-    ok = pd.Series(False, index=inns.index)
-    lengths = inns.str.len()
-    digits_only = inns.str.fullmatch(r"[0-9]+")
-    ten = digits_only & (lengths == 10)
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
+def _checksum_ok(inns: np.ndarray) -> np.ndarray:
+    """Per INN: 10 or 12 ASCII digits with the check digits of stdnum.ru.inn (vectorized)."""
+    lengths = np.fromiter(map(len, inns), dtype=np.int64, count=len(inns))
+    digits = np.fromiter(map(_ascii_digits, inns), dtype=bool, count=len(inns))
+    ok = np.zeros(len(inns), dtype=bool)
+    ten = digits & (lengths == 10)
     if ten.any():
         d = _digits_matrix(inns[ten], 10)
         ok[ten] = ((d[:, :9] @ _W10) % 11 % 10) == d[:, 9]
-    twelve = digits_only & (lengths == 12)
+    twelve = digits & (lengths == 12)
     if twelve.any():
         d = _digits_matrix(inns[twelve], 12)
         ok[twelve] = (((d[:, :10] @ _W11) % 11 % 10) == d[:, 10]) & (((d[:, :11] @ _W12) % 11 % 10) == d[:, 11])
     return ok
 
 
-def inn_problems(inns: pd.Series, kinds: pd.Series) -> pd.Series:
+def inn_problems(inns: Any, kinds: Any) -> np.ndarray:
     """Per INN: ``""`` if valid for its kind, else ``not_digits``, ``inn_wrong_length`` or ``bad_inn_checksum``.
 
-    ``inns`` must be whitespace-free strings; an empty INN gets ``""`` (absence is judged elsewhere).
+    ``inns`` are whitespace-free strings; an empty INN gets ``""`` (absence is judged elsewhere).
+    Legal entities need 10 digits, sole proprietors and people 12.
     """
-    uniq = pd.Series(inns.unique(), dtype=md.STR_DTYPE)
-    table = pd.Series(_checksum_ok(uniq).to_numpy(), index=uniq.to_numpy())
-    checksum = inns.map(table).fillna(False).astype(bool)
-    n = inns.str.len()
-    kinds = kinds.astype(object)
-    expected = np.select([kinds == md.LEGAL, kinds.isin([md.SOLE_PROPRIETOR, md.INDIVIDUAL])], [10, 12], 0)
-    wrong_length = ~n.isin([10, 12]) | ((expected != 0) & (n != expected))
-    problem = np.select(
-        [inns == "", ~inns.str.fullmatch(r"[0-9]+"), wrong_length, ~checksum],
-        ["", "not_digits", "inn_wrong_length", "bad_inn_checksum"], "")
-    return pd.Series(problem, index=inns.index, dtype=md.STR_DTYPE)
+    arr = _objects(inns)
+    codes, uniq = pd.factorize(arr)
+    uniq = uniq.astype(object)
+    u_len = np.fromiter(map(len, uniq), dtype=np.int64, count=len(uniq))
+    u_digits = np.fromiter(map(_ascii_digits, uniq), dtype=bool, count=len(uniq))
+    u_ok = _checksum_ok(uniq)
+    n, digits, checksum = u_len[codes], u_digits[codes], u_ok[codes]
+    kinds = _objects(kinds)
+    expected = np.select([kinds == md.LEGAL, (kinds == md.SOLE_PROPRIETOR) | (kinds == md.INDIVIDUAL)], [10, 12], 0)
+    wrong_length = ~np.isin(n, (10, 12)) | ((expected != 0) & (n != expected))
+    return np.select([n == 0, ~digits, wrong_length, ~checksum],
+                     ["", "not_digits", "inn_wrong_length", "bad_inn_checksum"], "").astype(object)
 
 
-def _kind_from_inn(inns: pd.Series) -> np.ndarray:
-    n = inns.str.len()
-    return np.select([n == 10, n == 12], [md.LEGAL, md.SOLE_PROPRIETOR], md.UNKNOWN)
+def _kind_from_inn(inns: np.ndarray) -> np.ndarray:
+    n = np.fromiter(map(len, inns), dtype=np.int64, count=len(inns))
+    return np.select([n == 10, n == 12], [md.LEGAL, md.SOLE_PROPRIETOR], md.UNKNOWN).astype(object)
 
 
 def _empty_tuples(n: int) -> np.ndarray:
@@ -229,36 +247,54 @@ def _empty_tuples(n: int) -> np.ndarray:
     return out
 
 
+def _singletons(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = [(v,) for v in values]
+    return out
+
+
 def group_tuples(n: int, pos: np.ndarray, values: np.ndarray, order_by: np.ndarray | None = None,
                  unique: bool = False) -> np.ndarray:
     """An object array of ``n`` tuples: row ``i`` holds ``values[pos == i]``.
 
-    Items are ordered by ``order_by`` (default: the values themselves), and de-duplicated when
-    ``unique``. Work is done in integer sorts and one ``tuple`` per group of each size.
+    Items are ordered by ``order_by`` (default: the values themselves) and de-duplicated when
+    ``unique``. Rows with one item (the usual case) are filled directly; the others by integer
+    sorts and one ``tuple`` per group of each size.
     """
     out = _empty_tuples(n)
     if len(pos) == 0:
         return out
     pos = np.asarray(pos, dtype=np.int64)
     values = np.asarray(values, dtype=object)
+    counts = np.bincount(pos, minlength=n)
+    single = counts[pos] == 1
+    out[pos[single]] = _singletons(values[single])
+    if single.all():
+        return out
+    multi = ~single
+    pos, values = pos[multi], values[multi]
     if order_by is None:
         order_by, _ = pd.factorize(values, sort=True)
+    else:
+        order_by = np.asarray(order_by)[multi]
     order = np.lexsort((order_by, pos))
     p, v, o = pos[order], values[order], np.asarray(order_by)[order]
     if unique:
         keep = np.r_[True, (p[1:] != p[:-1]) | (o[1:] != o[:-1])]
         p, v = p[keep], v[keep]
     starts = np.flatnonzero(np.r_[True, p[1:] != p[:-1]])
-    counts = np.diff(np.r_[starts, len(p)])
-    for k in np.unique(counts):
-        sel = starts[counts == k]
+    sizes = np.diff(np.r_[starts, len(p)])
+    for k in np.unique(sizes):
+        sel = starts[sizes == k]
         block = v[sel[:, None] + np.arange(k)]
         out[p[sel]] = np.fromiter(map(tuple, block), dtype=object, count=len(sel))
     return out
 
 
 def _pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    return np.fromiter(zip(first.tolist(), second.tolist(), strict=True), dtype=object, count=len(first))
+    out = np.empty(len(first), dtype=object)
+    out[:] = list(zip(first.tolist(), second.tolist(), strict=True))
+    return out
 
 
 def _col(frame: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
@@ -267,54 +303,67 @@ def _col(frame: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
     return pd.Series(default, index=frame.index, dtype=object)
 
 
-def _text(frame: pd.DataFrame, name: str) -> pd.Series:
+def _text(frame: pd.DataFrame, name: str) -> np.ndarray:
     return normalize_text(_col(frame, name))
 
 
-def _compact(values: pd.Series) -> pd.Series:
-    """Text with every whitespace character removed (INN, KPP), upper-case."""
-    return values.astype(md.STR_DTYPE).fillna("").str.replace(r"\s+", "", regex=True).str.upper()
+def _compact_one(text: Any) -> str:
+    return "".join(str(text).split()).upper()
 
 
-def _join_text(*parts: pd.Series, sep: str = " ") -> pd.Series:
-    frame = pd.concat([normalize_text(p) for p in parts], axis=1)
-    joined = frame.iloc[:, 0]
-    for i in range(1, frame.shape[1]):
-        nxt = frame.iloc[:, i]
-        joined = joined.where(nxt == "", joined.where(joined == "", joined + sep) + nxt)
-    return normalize_text(joined)
+def _compact(values: Any) -> np.ndarray:
+    """Text with every whitespace character removed (INN, KPP), upper-case; missing → ``""``."""
+    return per_unique(values, _compact_one)
 
 
-def _first_filled(*parts: pd.Series) -> pd.Series:
+_SEP = "\x1f"
+
+
+def _join_text(*parts: Any, sep: str = " ") -> np.ndarray:
+    """Per row, the non-empty parts joined by ``sep`` (each part whitespace-normalized)."""
+    joined = _objects(per_unique(parts[0], str))
+    for part in parts[1:]:
+        joined = joined + _SEP + per_unique(part, str)
+    return per_unique(joined, lambda s: sep.join(x for x in map(_clean, s.split(_SEP)) if x))
+
+
+def _first_filled(*parts: Any) -> np.ndarray:
     """Per row, the first of ``parts`` that is not empty after whitespace normalization."""
     out = normalize_text(parts[0])
     for part in parts[1:]:
-        out = out.where(out != "", normalize_text(part))
+        out = np.where(out != "", out, normalize_text(part))
     return out
 
 
-def _ref_keys(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _ref_one(text: Any) -> str:
+    s = str(text).strip().lower()
+    s = s.removeprefix("counterparty:")
+    if not s:
+        return ""
+    return f"counterparty:{s}" if _GUID.fullmatch(s) else "?"
+
+
+def _ref_keys(raw: Any) -> tuple[np.ndarray, np.ndarray]:
     """Stored 1C references (bare GUID or ``counterparty:GUID``) → ``counterparty:guid``, and a bad mask."""
-    s = raw.astype(md.STR_DTYPE).fillna("").str.strip().str.lower()
-    s = s.str.replace(r"^counterparty:", "", regex=True)
-    good = s.str.fullmatch(_GUID)
-    out = ("counterparty:" + s).where(good, "")
-    return out.astype(md.STR_DTYPE), (s != "") & ~good
+    keys = per_unique(raw, _ref_one)
+    bad = keys == "?"
+    return np.where(bad, "", keys).astype(object), bad
 
 
 class _Issues:
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
 
-    def add(self, keys: pd.Series, field: str, values: pd.Series, reason: str | pd.Series,
-            mask: pd.Series | np.ndarray) -> None:
+    def add(self, keys: Any, field: str, values: Any, reason: Any, mask: Any) -> None:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        reasons = reason[mask].to_numpy() if isinstance(reason, pd.Series) else reason
+        reasons = _objects(reason)[mask] if not isinstance(reason, str) else reason
         self.parts.append(pd.DataFrame({
-            "record_key": np.asarray(keys, dtype=object)[mask], "field": field,
-            "value": pd.Series(np.asarray(values, dtype=object)[mask]).astype(str).to_numpy(), "reason": reasons}))
+            "record_key": _objects(keys)[mask], "field": field,
+            "value": [("" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v))
+                      for v in _objects(values)[mask]],
+            "reason": reasons}))
 
     def collect(self) -> list[Issue]:
         if not self.parts:
@@ -323,53 +372,75 @@ class _Issues:
         return [Issue(*row) for row in frame.itertuples(index=False, name=None)]
 
 
-def _multivalue(n: int, pos: np.ndarray, ids: np.ndarray, raw: pd.Series, keys: np.ndarray, field: str,
-                normalizer, reason: str, issues: _Issues) -> tuple[np.ndarray, np.ndarray]:
+def _multivalue(n: int, pos: np.ndarray, ids: Any, raw: Any, keys: np.ndarray, field: str,
+                normalizer: Callable[[Any], np.ndarray], reason: str, issues: _Issues) -> tuple[np.ndarray, np.ndarray]:
     """Raw values of one multi-valued field → (normalized sets, raw ``(id, value)`` tuples)."""
-    raw = raw.astype(md.STR_DTYPE).fillna("")
-    ids = pd.to_numeric(pd.Series(ids), errors="coerce").fillna(-1).astype(np.int64).to_numpy()
-    present = (raw.str.strip() != "").to_numpy()
-    pos, ids, raw = pos[present], ids[present], raw[present].reset_index(drop=True)
+    raw = per_unique(raw, str)
+    ids = pd.to_numeric(pd.Series(_objects(ids)), errors="coerce").fillna(-1).astype(np.int64).to_numpy()
     norm = normalizer(raw)
-    bad = (norm == "").to_numpy()
-    issues.add(pd.Series(keys[pos]), field, raw, reason, bad)
+    present = per_unique(raw, lambda s: bool(s.strip())).astype(bool)
+    pos, ids, raw, norm = pos[present], ids[present], raw[present], norm[present]
+    bad = norm == ""
+    issues.add(keys[pos], field, raw, reason, bad)
     good = ~bad
-    sets = group_tuples(n, pos[good], norm.to_numpy(dtype=object)[good], unique=True)
-    raws = group_tuples(n, pos, _pairs(ids, raw.to_numpy(dtype=object)), order_by=ids)
+    sets = group_tuples(n, pos[good], norm[good], unique=True)
+    raws = group_tuples(n, pos, _pairs(ids, raw), order_by=ids)
     return sets, raws
 
 
-def _b24_multifield(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+def _b24_multifield(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = _col(frame, name, None).reset_index(drop=True)
     exploded = values.explode()
     exploded = exploded[exploded.notna()]
+    items = exploded.to_numpy(dtype=object)
     pos = exploded.index.to_numpy(dtype=np.int64)
-    return pos, exploded.str.get("ID").to_numpy(dtype=object), exploded.str.get("VALUE").reset_index(drop=True)
+    ids = np.array([d.get("ID") if isinstance(d, dict) else None for d in items], dtype=object)
+    vals = np.array([d.get("VALUE") if isinstance(d, dict) else None for d in items], dtype=object)
+    return pos, ids, vals
 
 
 def _users(users: pd.DataFrame | Mapping[Any, str] | None, id_col: str) -> pd.Series:
+    """User id (as the side spells it: int on Bitrix24, lower-case GUID in 1C) → lower-case e-mail."""
     if users is None:
-        return pd.Series(dtype=md.STR_DTYPE)
+        return pd.Series(dtype=object)
     if isinstance(users, Mapping):
         series = pd.Series(users, dtype=object)
     else:
         email_col = next((c for c in ("EMAIL", "email", "АдресЭП") if c in users.columns), None)
         if email_col is None or id_col not in users.columns:
-            return pd.Series(dtype=md.STR_DTYPE)
-        series = pd.Series(users[email_col].to_numpy(), index=users[id_col].to_numpy())
-    series.index = series.index.astype(str).str.lower()
-    return series.astype(md.STR_DTYPE).fillna("").str.strip().str.lower()
+            return pd.Series(dtype=object)
+        series = pd.Series(users[email_col].to_numpy(dtype=object), index=users[id_col].to_numpy())
+    if series.index.dtype == object:
+        series.index = pd.Index([str(k).strip().lower() for k in series.index], dtype=object)
+    return pd.Series(per_unique(series, lambda s: str(s).strip().lower()), index=series.index)
 
 
-def _modified(values: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Aware datetimes (or ISO strings) → UTC timestamps and the ISO ``version`` string."""
-    stamps = pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
-    if isinstance(stamps, pd.DatetimeIndex):
-        stamps = pd.Series(stamps, index=values.index)
-    text = np.datetime_as_string(stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[us]"), unit="s")
-    version = pd.Series(text, index=values.index, dtype=md.STR_DTYPE)
-    version = (version + "+00:00").where(stamps.notna(), "")
-    return stamps.astype(md.TIME_DTYPE), version
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
+def _epoch_us(value: Any) -> int | None:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return None
+    return (value - _EPOCH) // _US
+
+
+def _modified(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Aware datetimes (a tz-aware column, or objects/ISO strings) → UTC timestamps and the ISO ``version``."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        stamps = values.dt.tz_convert("UTC")
+    else:
+        micros = per_unique(values, _epoch_us, missing=None)
+        stamps = pd.to_datetime(pd.Series(micros, dtype="float64"), unit="us", utc=True)
+    stamps = stamps.astype(md.TIME_DTYPE)
+    text = np.datetime_as_string(stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[s]"), unit="s")
+    version = np.where(stamps.notna().to_numpy(), np.char.add(text.astype(object).astype(str), "+00:00"), "")
+    return stamps.reset_index(drop=True), version.astype(object)
 
 
 # --- Bitrix24 ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .filter import compile_filter
 from .filter_eval import Shape
 from .project import Projected, project
 from .query import Options, order_records, parse_expand, parse_options, parse_select
+from .refindex import KEYSET, RefIndex
 from .schema import COMPOSITE, DOCUMENT, REF, EntitySet, TabularSet
 from .store import OneCStore
 from .urls import Resource, bad_url, parse_resource
@@ -86,6 +87,7 @@ class ODataApp:
         self.inlinecount_ignores_paging = inlinecount_ignores_paging
         self.skip_latency = skip_latency
         self.rls: dict[str, Callable[[dict[str, Any]], bool]] = {}
+        self.ref_index = RefIndex()
 
     # entry point -------------------------------------------------------------------------------
 
@@ -173,10 +175,37 @@ class ODataApp:
                 records = visible
             return records
 
+    def _keyset_page(self, meta: EntitySet | TabularSet, options: Options) -> list[dict[str, Any]] | None:
+        """The indexed answer to a keyset page, or ``None`` when the request is not one."""
+        if (isinstance(meta, TabularSet) or options.filter is None or options.top is None or options.skip
+                or options.inlinecount or meta.name in self.rls
+                or (options.orderby or "").strip() not in ("Ref_Key", "Ref_Key asc")):
+            return None
+        match = KEYSET.match(options.filter)
+        if match is None:
+            return None
+        keep = None
+        if match.group("rest"):
+            try:
+                keep = compile_filter(match.group("rest"), Shape.of(meta), self.store)
+            except ODataError:
+                return None  # the generic path reports the error for the whole expression
+        return self.ref_index.page_after(meta.name, self.store.revision(meta.name),
+                                         lambda: self.store.records(meta.name),
+                                         match.group("guid").lower(), options.top, keep)
+
     def _read_collection(self, meta: EntitySet | TabularSet, options: Options, neg: Negotiated, root: str) -> Reply:
         with self.store.lock:
             expand = parse_expand(options.expand, meta, self.published)
             spec = parse_select(options.select, meta, set(expand))
+            page = self._keyset_page(meta, options)
+            if page is not None:
+                items = [project(meta, r, spec, expand, self.store, self.published) for r in page]
+                if neg.json:
+                    return Reply(200, render_json.collection(items, meta.name, root, neg.level, None),
+                                 _hdr(render_json.JSON_TYPE))
+                return Reply(200, render_atom.feed(items, meta.name, root, self.store.now(), None),
+                             _hdr(render_atom.ATOM_FEED))
             records = order_records(self._select_records(meta, options), options.orderby, meta, self.store)
             count = len(records) if options.inlinecount else None
             delay = 0.0

@@ -105,6 +105,10 @@ class OneCStore:
                 ]
             return list(self._table(entity_set).values())
 
+    def revision(self, entity_set: str) -> tuple[int, int]:
+        """Changes whenever the set may have changed (the global write counter and its size)."""
+        return self._version, len(self._data.get(entity_set, {}))
+
     def records_by_ref(self, entity_set: str, ref: str) -> dict[str, Any] | None:
         """One stored object, uncopied (read-only), or ``None``; unknown sets give ``None`` too."""
         return self._data.get(entity_set, {}).get(str(ref).lower())

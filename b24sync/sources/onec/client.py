@@ -26,7 +26,7 @@ from b24sync.secrets import Secret
 from b24sync.sources.onec.errors import InDoubt, OneCError, ServerError, classify
 from b24sync.sources.onec.literals import any_of, build_query, lit_guid, quote_path
 from b24sync.sources.onec.metadata import EntityTypeInfo, Metadata, parse_metadata
-from b24sync.sources.onec.values import read_record, write_record
+from b24sync.sources.onec.values import record_reader, write_record
 
 log = logging.getLogger("b24sync.onec")
 
@@ -163,8 +163,8 @@ class OneCClient:
         return self.metadata().entity(entity_set)
 
     def _typed(self, entity_set: str, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        info = self._info(entity_set)
-        return [read_record(info, row, self.server_tz, entity_set) for row in rows]
+        read = record_reader(self._info(entity_set), self.server_tz, entity_set)
+        return [read(row) for row in rows]
 
     # -- reads ---------------------------------------------------------------------------------------
 

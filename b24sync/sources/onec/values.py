@@ -43,25 +43,36 @@ def _reader(edm: str, tz: tzinfo | None) -> Callable[[Any], Any] | None:
     return None
 
 
+def record_reader(info: EntityTypeInfo | None, tz: tzinfo | None,
+                  entity_set: str = "") -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A function typing one entity (and its tabular parts); converters are built once per type."""
+    readers = {name: r for name, edm in (info.properties.items() if info else ()) if (r := _reader(edm, tz))}
+    tables = {name: record_reader(EntityTypeInfo(name, columns), tz, entity_set)
+              for name, columns in (info.tabular.items() if info else ())}
+
+    def read(raw: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in raw.items():
+            if "@" in key or key.startswith("odata."):
+                continue
+            try:
+                if key in tables and isinstance(value, list):
+                    out[key] = [tables[key](row) for row in value]
+                    continue
+                reader = readers.get(key)
+                out[key] = reader(value) if reader else value
+            except (TypeError, ValueError) as exc:
+                raise OneCValueError(t(m.ONEC_FIELD_VALUE, entity_set=entity_set, record=raw.get("Ref_Key", "?"),
+                                       field=key, value=value, reason=exc)) from None
+        return out
+
+    return read
+
+
 def read_record(info: EntityTypeInfo | None, raw: Mapping[str, Any], tz: tzinfo | None,
                 entity_set: str = "") -> dict[str, Any]:
     """Type one entity (and its tabular parts); drops ``odata.*`` and ``@`` annotations."""
-    out: dict[str, Any] = {}
-    for key, value in raw.items():
-        if "@" in key or key.startswith("odata."):
-            continue
-        edm = info.properties.get(key) if info else None
-        try:
-            if info is not None and key in info.tabular and isinstance(value, list):
-                row_info = EntityTypeInfo(key, info.tabular[key])
-                out[key] = [read_record(row_info, row, tz, entity_set) for row in value]
-                continue
-            reader = _reader(edm, tz) if edm else None
-            out[key] = reader(value) if reader else value
-        except (TypeError, ValueError) as exc:
-            raise OneCValueError(t(m.ONEC_FIELD_VALUE, entity_set=entity_set, record=raw.get("Ref_Key", "?"),
-                                   field=key, value=value, reason=exc)) from None
-    return out
+    return record_reader(info, tz, entity_set)(raw)
 
 
 def write_value(value: Any, edm: str | None, tz: tzinfo | None) -> Any:
