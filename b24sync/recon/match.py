@@ -280,9 +280,9 @@ def _invalid_inn(side: _Side, conflicts: _Conflicts) -> None:
         return
     part = f[bad]
     problems = inn_problems(part["inn"], part["kind"])
-    problems = problems.where(problems != "", "inn_wrong_length")
+    problems = np.where(problems != "", problems, "inn_wrong_length")
     conflicts.add_groups(pd.DataFrame({"group": part["key"], "key": part["key"], "inn": part["inn"]}),
-                         "invalid_inn", problems.to_numpy(), ("inn",))
+                         "invalid_inn", problems, ("inn",))
     side.excluded[bad] = True
 
 

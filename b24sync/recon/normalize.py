@@ -439,96 +439,105 @@ def _modified(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         stamps = pd.to_datetime(pd.Series(micros, dtype="float64"), unit="us", utc=True)
     stamps = stamps.astype(md.TIME_DTYPE)
     text = np.datetime_as_string(stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[s]"), unit="s")
-    version = np.where(stamps.notna().to_numpy(), np.char.add(text.astype(object).astype(str), "+00:00"), "")
+    version = np.where(stamps.notna().to_numpy(), np.char.add(text, "+00:00"), "")
     return stamps.reset_index(drop=True), version.astype(object)
 
 
 # --- Bitrix24 ---------------------------------------------------------------------------------
+def _kpp_bad(kpp: np.ndarray) -> np.ndarray:
+    return per_unique(kpp, lambda k: bool(k) and not _KPP_RE.fullmatch(k), missing=False).astype(bool)
+
+
+_KPP_RE = re.compile(_KPP, re.ASCII)
+
+
 def _b24_requisites(companies: pd.DataFrame, requisites: pd.DataFrame | None, addresses: pd.DataFrame | None,
-                    keys: np.ndarray, issues: _Issues) -> pd.DataFrame:
-    """Per company row (aligned): preset, inn, kpp, full_name, legal_address, ambiguous flag."""
+                    keys: np.ndarray, issues: _Issues) -> dict[str, np.ndarray]:
+    """Per company row (aligned): preset, inn, kpp, full_name, legal_address."""
     n = len(companies)
-    out = pd.DataFrame({"preset": np.zeros(n, dtype=np.int64), "inn": "", "kpp": "", "full_name": "",
-                        "legal_address": ""}).astype({c: md.STR_DTYPE for c in ("inn", "kpp", "full_name",
-                                                                                  "legal_address")})
+    out = {"preset": np.zeros(n, dtype=np.int64), **{c: np.full(n, "", dtype=object)
+                                                     for c in ("inn", "kpp", "full_name", "legal_address")}}
     if requisites is None or requisites.empty or n == 0:
         return out
-    rq = requisites[pd.to_numeric(_col(requisites, "ENTITY_TYPE_ID", 0)) == ENTITY_TYPE_COMPANY]
+    rq = requisites[pd.to_numeric(_col(requisites, "ENTITY_TYPE_ID", 0)).to_numpy() == ENTITY_TYPE_COMPANY]
     if "ACTIVE" in rq.columns:
-        rq = rq[rq["ACTIVE"].fillna(True).astype(bool)]
+        rq = rq[rq["ACTIVE"].fillna(True).astype(bool).to_numpy()]
     if rq.empty:
         return out
+    row_of = pd.Index(pd.to_numeric(companies["ID"]).to_numpy())
     rq = pd.DataFrame({
         "rq_id": pd.to_numeric(rq["ID"]).to_numpy(),
-        "company": pd.to_numeric(rq["ENTITY_ID"]).to_numpy(),
+        "row": row_of.get_indexer(pd.to_numeric(rq["ENTITY_ID"]).to_numpy()),
         "sort": pd.to_numeric(_col(rq, "SORT", 0)).fillna(0).to_numpy(),
         "preset": pd.to_numeric(_col(rq, "PRESET_ID", 0)).fillna(0).astype(np.int64).to_numpy(),
-        "inn": _compact(_col(rq, "RQ_INN")).to_numpy(),
-        "kpp": _compact(_col(rq, "RQ_KPP")).to_numpy(),
-        "full_name": _first_filled(_col(rq, "RQ_COMPANY_FULL_NAME"), _col(rq, "RQ_NAME"),
-                                   _col(rq, "RQ_COMPANY_NAME")).to_numpy(),
+        "inn": _compact(_col(rq, "RQ_INN")),
+        "kpp": _compact(_col(rq, "RQ_KPP")),
+        "full_name": _first_filled(_col(rq, "RQ_COMPANY_FULL_NAME"), _col(rq, "RQ_NAME"), _col(rq, "RQ_COMPANY_NAME")),
     })
-    rq = rq.astype({c: md.STR_DTYPE for c in ("inn", "kpp", "full_name")})
-    row_of = pd.Series(np.arange(n), index=pd.to_numeric(companies["ID"]).to_numpy())
-    rq["row"] = rq["company"].map(row_of)
-    rq = rq[rq["row"].notna()].astype({"row": np.int64}).sort_values(["row", "sort", "rq_id"], kind="stable")
-    distinct = rq[rq["inn"] != ""].groupby("row")["inn"].nunique()
-    ambiguous_rows = distinct.index[distinct > 1].to_numpy()
+    rq = rq[rq["row"].to_numpy() >= 0]
+    if not rq["row"].is_monotonic_increasing or rq["row"].duplicated().any():
+        rq = rq.sort_values(["row", "sort", "rq_id"], kind="stable")
     first = rq.drop_duplicates("row")
-    if len(ambiguous_rows):
-        amb = rq[rq["row"].isin(ambiguous_rows) & (rq["inn"] != "")].drop_duplicates(["row", "inn"])
-        joined = amb.groupby("row")["inn"].agg(", ".join)
-        issues.add(pd.Series(keys[joined.index.to_numpy()]), "inn", joined, "ambiguous_requisites",
-                   np.ones(len(joined), dtype=bool))
     rows = first["row"].to_numpy()
-    out.loc[rows, "preset"] = first["preset"].to_numpy()
+    out["preset"][rows] = first["preset"].to_numpy()
     for col in ("inn", "kpp", "full_name"):
-        out.loc[rows, col] = first[col].to_numpy()
-    if len(ambiguous_rows):
-        out.loc[ambiguous_rows, ["inn", "kpp"]] = ""
+        out[col][rows] = first[col].to_numpy(dtype=object)
+    several = rq[rq["row"].duplicated(keep=False).to_numpy() & (rq["inn"] != "").to_numpy()]
+    if len(several):
+        distinct = several.drop_duplicates(["row", "inn"])
+        amb = distinct[distinct["row"].duplicated(keep=False)]
+        if len(amb):
+            joined = amb.groupby("row")["inn"].agg(", ".join)
+            amb_rows = joined.index.to_numpy()
+            issues.add(keys[amb_rows], "inn", joined.to_numpy(dtype=object), "ambiguous_requisites",
+                       np.ones(len(joined), dtype=bool))
+            out["inn"][amb_rows] = ""
+            out["kpp"][amb_rows] = ""
     if addresses is not None and not addresses.empty:
-        ad = addresses[(pd.to_numeric(_col(addresses, "TYPE_ID", 0)) == ADDRESS_TYPE_LEGAL)
-                       & (pd.to_numeric(_col(addresses, "ENTITY_TYPE_ID", 0)) == ENTITY_TYPE_REQUISITE)]
-        line = _join_text(*(_col(ad, c) for c in ("POSTAL_CODE", "COUNTRY", "PROVINCE", "REGION", "CITY",
-                                                 "ADDRESS_1", "ADDRESS_2")), sep=", ")
-        by_rq = pd.Series(line.to_numpy(), index=pd.to_numeric(ad["ENTITY_ID"]).to_numpy())
+        legal = (pd.to_numeric(_col(addresses, "TYPE_ID", 0)).to_numpy() == ADDRESS_TYPE_LEGAL) & (
+            pd.to_numeric(_col(addresses, "ENTITY_TYPE_ID", 0)).to_numpy() == ENTITY_TYPE_REQUISITE)
+        ad = addresses[legal]
+        line = _join_text(*(_col(ad, c, None) for c in ("POSTAL_CODE", "COUNTRY", "PROVINCE", "REGION", "CITY",
+                                                        "ADDRESS_1", "ADDRESS_2")), sep=", ")
+        by_rq = pd.Series(line, index=pd.to_numeric(ad["ENTITY_ID"]).to_numpy())
         by_rq = by_rq[~by_rq.index.duplicated()]
-        out.loc[rows, "legal_address"] = first["rq_id"].map(by_rq).fillna("").to_numpy()
+        pos = by_rq.index.get_indexer(first["rq_id"].to_numpy())
+        found = pos >= 0
+        out["legal_address"][rows[found]] = by_rq.to_numpy(dtype=object)[pos[found]]
     return out
 
 
-def _b24_frame(frame: pd.DataFrame, entity: str, users: pd.Series, issues: _Issues) -> tuple[pd.DataFrame, np.ndarray]:
-    frame = frame.reset_index(drop=True)
+def _b24_frame(frame: pd.DataFrame, entity: str, users: pd.Series, issues: _Issues) -> dict[str, Any]:
     n = len(frame)
-    ids = pd.to_numeric(frame["ID"]).astype(np.int64).astype(str)
-    keys = (entity + ":" + ids).astype(md.STR_DTYPE)
-    key_arr = keys.to_numpy(dtype=object)
+    ids = pd.to_numeric(frame["ID"]).astype(np.int64).to_numpy()
+    keys = np.char.add(f"{entity}:", ids.astype(str)).astype(object)
     phones_pos, phone_ids, phone_raw = _b24_multifield(frame, "PHONE")
-    phones, raw_phones = _multivalue(n, phones_pos, phone_ids, phone_raw, key_arr, "phones", normalize_phones,
+    phones, raw_phones = _multivalue(n, phones_pos, phone_ids, phone_raw, keys, "phones", normalize_phones,
                                      "invalid_phone", issues)
     email_pos, email_ids, email_raw = _b24_multifield(frame, "EMAIL")
-    emails, raw_emails = _multivalue(n, email_pos, email_ids, email_raw, key_arr, "emails", normalize_emails,
+    emails, raw_emails = _multivalue(n, email_pos, email_ids, email_raw, keys, "emails", normalize_emails,
                                      "invalid_email", issues)
-    assigned = _col(frame, "ASSIGNED_BY_ID", None)
-    assigned_text = pd.to_numeric(assigned, errors="coerce").astype("Int64").astype(str).str.lower()
-    manager = assigned_text.map(users).fillna("").astype(md.STR_DTYPE)
-    issues.add(keys, "manager", assigned, "unknown_manager", (manager == "") & assigned.notna().to_numpy())
+    assigned = pd.to_numeric(_col(frame, "ASSIGNED_BY_ID", None), errors="coerce")
+    manager = assigned.map(users).fillna("").to_numpy(dtype=object) if len(users) else np.full(n, "", dtype=object)
+    issues.add(keys, "manager", assigned.to_numpy(dtype=object), "unknown_manager",
+               (manager == "") & assigned.notna().to_numpy())
     modified_at, version = _modified(_col(frame, "DATE_MODIFY", None))
-    link, bad_link = _ref_keys(_col(frame, "UF_CRM_1C_ID"))
-    issues.add(keys, "UF_CRM_1C_ID", _col(frame, "UF_CRM_1C_ID"), "invalid_link", bad_link)
-    ours = _col(frame, "ORIGINATOR_ID").astype(md.STR_DTYPE).fillna("").str.strip() == B24_ORIGINATOR
-    origin, bad_origin = _ref_keys(_col(frame, "ORIGIN_ID").where(ours.to_numpy(), ""))
-    issues.add(keys, "ORIGIN_ID", _col(frame, "ORIGIN_ID"), "invalid_link", bad_origin)
-    out = pd.DataFrame({
+    link, bad_link = _ref_keys(_col(frame, "UF_CRM_1C_ID", None))
+    issues.add(keys, "UF_CRM_1C_ID", _col(frame, "UF_CRM_1C_ID", None), "invalid_link", bad_link)
+    ours = per_unique(_col(frame, "ORIGINATOR_ID", None), lambda v: str(v).strip() == B24_ORIGINATOR, False)
+    origin_raw = np.where(ours.astype(bool), _objects(_col(frame, "ORIGIN_ID", None)), None)
+    origin, bad_origin = _ref_keys(origin_raw)
+    issues.add(keys, "ORIGIN_ID", origin_raw, "invalid_link", bad_origin)
+    return {
         "key": keys, "side": md.B24, "entity": entity, "phones": phones, "emails": emails, "manager": manager,
         "modified_at": modified_at, "version": version, "link": link, "origin": origin, "deleted": False,
         "raw_phones": raw_phones, "raw_emails": raw_emails,
-    })
-    return out, key_arr
+    }
 
 
-def normalize_bitrix24(companies: pd.DataFrame, requisites: pd.DataFrame | None, addresses: pd.DataFrame | None,
-                       contacts: pd.DataFrame, users: pd.DataFrame | Mapping[Any, str] | None) -> Normalized:
+def normalize_bitrix24(companies: pd.DataFrame | None, requisites: pd.DataFrame | None,
+                       addresses: pd.DataFrame | None, contacts: pd.DataFrame | None,
+                       users: pd.DataFrame | Mapping[Any, str] | None) -> Normalized:
     """Bitrix24 companies (with requisites and legal addresses) and contacts → one party frame.
 
     Args:
@@ -546,54 +555,61 @@ def normalize_bitrix24(companies: pd.DataFrame, requisites: pd.DataFrame | None,
     """
     issues = _Issues()
     user_email = _users(users, "ID")
+    if len(user_email):
+        user_email.index = pd.to_numeric(pd.Series(user_email.index), errors="coerce").to_numpy()
     parts = []
     if companies is not None and len(companies):
         companies = companies.reset_index(drop=True)
-        base, keys = _b24_frame(companies, md.COMPANY, user_email, issues)
+        base = _b24_frame(companies, md.COMPANY, user_email, issues)
+        keys = base["key"]
         rq = _b24_requisites(companies, requisites, addresses, keys, issues)
-        inn = rq["inn"]
-        preset = rq["preset"].to_numpy()
+        inn, preset = rq["inn"], rq["preset"]
         kind = np.select([preset == PRESET_LEGAL, preset == PRESET_SOLE], [md.LEGAL, md.SOLE_PROPRIETOR],
-                         _kind_from_inn(inn))
-        kind_s = pd.Series(kind, index=inn.index)
-        problems = inn_problems(inn, kind_s)
-        issues.add(base["key"], "inn", inn, problems, problems != "")
-        issues.add(base["key"], "inn", inn, "no_inn", inn == "")
-        bad_kpp = (rq["kpp"] != "") & ~rq["kpp"].str.fullmatch(_KPP)
-        issues.add(base["key"], "kpp", rq["kpp"], "invalid_kpp", bad_kpp)
-        base = base.assign(kind=kind, name=_text(companies, "TITLE"), full_name=rq["full_name"], inn=inn,
-                           kpp=rq["kpp"], legal_address=rq["legal_address"], inn_valid=(inn != "") & (problems == ""))
-        parts.append(base)
+                         _kind_from_inn(inn)).astype(object)
+        problems = inn_problems(inn, kind)
+        issues.add(keys, "inn", inn, problems, problems != "")
+        issues.add(keys, "inn", inn, "no_inn", inn == "")
+        issues.add(keys, "kpp", rq["kpp"], "invalid_kpp", _kpp_bad(rq["kpp"]))
+        base.update(kind=kind, name=_text(companies, "TITLE"), full_name=rq["full_name"], inn=inn, kpp=rq["kpp"],
+                    legal_address=rq["legal_address"], inn_valid=(inn != "") & (problems == ""))
+        parts.append(pd.DataFrame(base))
     if contacts is not None and len(contacts):
         contacts = contacts.reset_index(drop=True)
-        base, _ = _b24_frame(contacts, md.CONTACT, user_email, issues)
-        name = _join_text(_col(contacts, "LAST_NAME"), _col(contacts, "NAME"), _col(contacts, "SECOND_NAME"))
-        base = base.assign(kind=md.INDIVIDUAL, name=name, inn_valid=False)
-        parts.append(base)
+        base = _b24_frame(contacts, md.CONTACT, user_email, issues)
+        name = _join_text(_col(contacts, "LAST_NAME", None), _col(contacts, "NAME", None),
+                          _col(contacts, "SECOND_NAME", None))
+        base.update(kind=md.INDIVIDUAL, name=name, inn_valid=False)
+        parts.append(pd.DataFrame(base))
     frame = md.conform(pd.concat(parts, ignore_index=True)) if parts else md.empty_party_frame()
     return Normalized(frame, issues.collect())
 
 
 # --- 1C -----------------------------------------------------------------------------------------
+_CI_FIELDS = {"type": "Тип", "kind": "Вид_Key", "line": "LineNumber", "shown": "Представление",
+              "phone": "НомерТелефона", "email": "АдресЭП"}
+
+
 def _ci_rows(counterparties: pd.DataFrame) -> pd.DataFrame:
     values = _col(counterparties, "КонтактнаяИнформация", None).reset_index(drop=True)
     exploded = values.explode()
     exploded = exploded[exploded.notna()]
-    get = exploded.str.get
-    rows = pd.DataFrame({
-        "pos": exploded.index.to_numpy(dtype=np.int64),
-        "type": get("Тип").to_numpy(dtype=object),
-        "kind": get("Вид_Key").to_numpy(dtype=object),
-        "line": get("LineNumber").to_numpy(dtype=object),
-        "shown": get("Представление").to_numpy(dtype=object),
-        "phone": get("НомерТелефона").to_numpy(dtype=object),
-        "email": get("АдресЭП").to_numpy(dtype=object),
-    })
-    rows["line"] = pd.to_numeric(rows["line"], errors="coerce").fillna(0).astype(np.int64)
-    for col in ("type", "kind", "shown", "phone", "email"):
-        rows[col] = rows[col].astype(md.STR_DTYPE).fillna("")
-    rows["kind"] = rows["kind"].str.lower()
-    return rows
+    items = exploded.to_numpy(dtype=object)
+    rows = {"pos": exploded.index.to_numpy(dtype=np.int64)}
+    for name, source in _CI_FIELDS.items():
+        rows[name] = np.array([d.get(source) if isinstance(d, dict) else None for d in items], dtype=object)
+    frame = pd.DataFrame(rows)
+    frame["line"] = pd.to_numeric(frame["line"], errors="coerce").fillna(0).astype(np.int64)
+    for col in ("type", "shown", "phone", "email"):
+        frame[col] = per_unique(frame[col], str)
+    frame["kind"] = per_unique(frame["kind"], lambda v: str(v).lower())
+    return frame
+
+
+def _by_ref(mapping: Mapping[str, str] | pd.Series) -> pd.Series:
+    series = pd.Series(mapping, dtype=object) if isinstance(mapping, Mapping) else mapping.astype(object)
+    series.index = pd.Index(per_unique(series.index.to_numpy(dtype=object), lambda k: str(k).strip().lower()))
+    series = series[~series.index.duplicated()]
+    return pd.Series(per_unique(series, lambda v: str(v).strip()), index=series.index)
 
 
 def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[str, str] | None = None, *,
@@ -616,61 +632,59 @@ def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[s
     issues = _Issues()
     frame = counterparties
     if "IsFolder" in frame.columns:
-        frame = frame[~frame["IsFolder"].fillna(False).astype(bool)]
+        frame = frame[~frame["IsFolder"].fillna(False).astype(bool).to_numpy()]
     frame = frame.reset_index(drop=True)
     n = len(frame)
     if n == 0:
         return Normalized(md.empty_party_frame(), [])
-    ref = frame["Ref_Key"].astype(md.STR_DTYPE).str.strip().str.lower()
-    keys = ("counterparty:" + ref).astype(md.STR_DTYPE)
-    key_arr = keys.to_numpy(dtype=object)
-    yur = frame["ЮрФизЛицо"].astype(md.STR_DTYPE).fillna("") if "ЮрФизЛицо" in frame.columns else \
-        pd.Series("", index=frame.index, dtype=md.STR_DTYPE)
-    kind = yur.map(ONEC_KINDS).fillna(md.UNKNOWN)
-    issues.add(keys, "kind", yur, "unknown_kind", (kind == md.UNKNOWN).to_numpy())
-    inn = _compact(_col(frame, "ИНН"))
-    kpp = _compact(_col(frame, "КПП"))
+    ref = per_unique(frame["Ref_Key"], lambda v: str(v).strip().lower())
+    keys = np.char.add("counterparty:", ref.astype(str)).astype(object)
+    yur = per_unique(_col(frame, "ЮрФизЛицо", None), str)
+    kind = pd.Series(yur).map(ONEC_KINDS).fillna(md.UNKNOWN).to_numpy(dtype=object)
+    issues.add(keys, "kind", yur, "unknown_kind", kind == md.UNKNOWN)
+    inn, kpp = _compact(_col(frame, "ИНН", None)), _compact(_col(frame, "КПП", None))
     problems = inn_problems(inn, kind)
     issues.add(keys, "inn", inn, problems, problems != "")
-    issues.add(keys, "inn", inn, "no_inn", (inn == "") & kind.isin([md.LEGAL, md.SOLE_PROPRIETOR]))
-    issues.add(keys, "kpp", kpp, "invalid_kpp", (kpp != "") & ~kpp.str.fullmatch(_KPP))
+    issues.add(keys, "inn", inn, "no_inn", (inn == "") & ((kind == md.LEGAL) | (kind == md.SOLE_PROPRIETOR)))
+    issues.add(keys, "kpp", kpp, "invalid_kpp", _kpp_bad(kpp))
 
     rows = _ci_rows(frame)
-    phones_rows = rows[rows["type"] == CI_PHONE]
-    raw = phones_rows["shown"].where(phones_rows["shown"].str.strip() != "", phones_rows["phone"])
-    phones, raw_phones = _multivalue(n, phones_rows["pos"].to_numpy(), phones_rows["line"].to_numpy(),
-                                     raw.reset_index(drop=True), key_arr, "phones", normalize_phones,
-                                     "invalid_phone", issues)
-    email_rows = rows[rows["type"] == CI_EMAIL]
-    raw = email_rows["shown"].where(email_rows["shown"].str.strip() != "", email_rows["email"])
-    emails, raw_emails = _multivalue(n, email_rows["pos"].to_numpy(), email_rows["line"].to_numpy(),
-                                     raw.reset_index(drop=True), key_arr, "emails", normalize_emails,
-                                     "invalid_email", issues)
-    legal = pd.Series("", index=frame.index, dtype=md.STR_DTYPE)
+    typ = rows["type"].to_numpy(dtype=object)
+    shown = rows["shown"].to_numpy(dtype=object)
+    blank = per_unique(shown, lambda v: not v.strip(), True).astype(bool)
+    sel = typ == CI_PHONE
+    raw = np.where(blank, rows["phone"].to_numpy(dtype=object), shown)
+    phones, raw_phones = _multivalue(n, rows["pos"].to_numpy()[sel], rows["line"].to_numpy()[sel], raw[sel], keys,
+                                     "phones", normalize_phones, "invalid_phone", issues)
+    sel = typ == CI_EMAIL
+    raw = np.where(blank, rows["email"].to_numpy(dtype=object), shown)
+    emails, raw_emails = _multivalue(n, rows["pos"].to_numpy()[sel], rows["line"].to_numpy()[sel], raw[sel], keys,
+                                     "emails", normalize_emails, "invalid_email", issues)
+    legal = np.full(n, "", dtype=object)
     if legal_address_kind:
-        addr = rows[(rows["type"] == CI_ADDRESS) & (rows["kind"] == legal_address_kind.lower())]
+        addr = rows[(typ == CI_ADDRESS) & (rows["kind"].to_numpy(dtype=object) == legal_address_kind.lower())]
         addr = addr.sort_values(["pos", "line"], kind="stable").drop_duplicates("pos")
-        legal.iloc[addr["pos"].to_numpy()] = normalize_text(addr["shown"]).to_numpy()
+        legal[addr["pos"].to_numpy()] = normalize_text(addr["shown"])
 
-    manager = pd.Series("", index=frame.index, dtype=md.STR_DTYPE)
+    manager = np.full(n, "", dtype=object)
     if manager_by_ref is not None:
-        by_ref = pd.Series(manager_by_ref, dtype=object) if isinstance(manager_by_ref, Mapping) else manager_by_ref
-        by_ref.index = by_ref.index.astype(str).str.lower()
-        user_ref = ref.map(by_ref.astype(md.STR_DTYPE).str.lower())
-        manager = user_ref.map(_users(users, "Ref_Key")).fillna("").astype(md.STR_DTYPE)
+        user_ref = pd.Series(ref).map(_by_ref(manager_by_ref))
+        user_ref = pd.Series(per_unique(user_ref, lambda v: str(v).strip().lower(), None))
+        manager = user_ref.map(_users(users, "Ref_Key")).fillna("").to_numpy(dtype=object)
         issues.add(keys, "manager", user_ref, "unknown_manager", (manager == "") & user_ref.notna().to_numpy())
-    link = pd.Series("", index=frame.index, dtype=md.STR_DTYPE)
+    link = np.full(n, "", dtype=object)
     if link_by_ref is not None:
-        by_ref = pd.Series(link_by_ref, dtype=object) if isinstance(link_by_ref, Mapping) else link_by_ref
-        by_ref.index = by_ref.index.astype(str).str.lower()
-        link = ref.map(by_ref).fillna("").astype(md.STR_DTYPE)
-    modified_at = pd.to_datetime(_col(frame, "modified_at", None), utc=True, errors="coerce", format="mixed")
+        link = pd.Series(ref).map(_by_ref(link_by_ref)).fillna("").to_numpy(dtype=object)
+    if "modified_at" in frame.columns:
+        modified_at, _ = _modified(frame["modified_at"])
+    else:
+        modified_at = pd.Series(pd.NaT, index=frame.index, dtype=md.TIME_DTYPE)
     out = pd.DataFrame({
         "key": keys, "side": md.ONEC, "entity": md.COUNTERPARTY, "kind": kind,
         "name": _text(frame, "Description"), "full_name": _text(frame, "НаименованиеПолное"),
         "inn": inn, "kpp": kpp, "phones": phones, "emails": emails, "legal_address": legal, "manager": manager,
-        "modified_at": modified_at, "version": _col(frame, "DataVersion").astype(md.STR_DTYPE).fillna(""),
-        "link": link, "origin": "", "deleted": _col(frame, "DeletionMark", False).fillna(False).astype(bool),
+        "modified_at": modified_at, "version": per_unique(_col(frame, "DataVersion", None), str),
+        "link": link, "origin": "", "deleted": _col(frame, "DeletionMark", False).fillna(False).astype(bool).to_numpy(),
         "inn_valid": (inn != "") & (problems == ""), "raw_phones": raw_phones, "raw_emails": raw_emails,
     })
     return Normalized(md.conform(out), issues.collect())

@@ -22,7 +22,7 @@ from .filter import compile_filter
 from .filter_eval import Shape
 from .project import Projected, project
 from .query import Options, order_records, parse_expand, parse_options, parse_select
-from .refindex import KEYSET, RefIndex
+from .refindex import ANY_OF, GUID, KEYSET, RefIndex
 from .schema import COMPOSITE, DOCUMENT, REF, EntitySet, TabularSet
 from .store import OneCStore
 from .urls import Resource, bad_url, parse_resource
@@ -163,6 +163,10 @@ class ODataApp:
     def _select_records(self, meta: EntitySet | TabularSet, options: Options, *,
                         count_only: bool = False) -> list[dict[str, Any]]:
         with self.store.lock:
+            if (options.filter is not None and not isinstance(meta, TabularSet) and meta.name not in self.rls
+                    and ANY_OF.match(options.filter)):  # `Ref_Key eq guid'a' or …`: a key lookup, as an index does
+                found = (self.store.records_by_ref(meta.name, g.lower()) for g in GUID.findall(options.filter))
+                return list({id(r): r for r in found if r is not None}.values())
             records = self.store.records(meta.name)
             if options.filter is not None:
                 predicate = compile_filter(options.filter, Shape.of(meta), self.store)

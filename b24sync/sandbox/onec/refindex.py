@@ -15,6 +15,9 @@ from typing import Any
 
 from .values import guid_order_key
 
+ANY_OF = re.compile(r"^\s*\(?\s*Ref_Key\s+eq\s+guid'[0-9a-fA-F-]{36}'(?:\s+or\s+Ref_Key\s+eq\s+guid'[0-9a-fA-F-]{36}')*"
+                    r"\s*\)?\s*$")
+GUID = re.compile(r"guid'([0-9a-fA-F-]{36})'")
 KEYSET = re.compile(
     r"^\s*(?:\((?P<rest>.*)\)\s+and\s+)?Ref_Key\s+gt\s+guid'(?P<guid>[0-9a-fA-F-]{36})'\s*$", re.S)
 
