@@ -197,8 +197,8 @@ def diff(pairs: pd.DataFrame, b24: pd.DataFrame, onec: pd.DataFrame, rules: Fiel
     fields = rules.synced()
     bases = _baseline_arrays(pairs, baseline, fields)
     is_contact = (b24["entity"].to_numpy(dtype=object)[b_pos] == md.CONTACT)
-    b_mod = b24["modified_at"].to_numpy()[b_pos]
-    o_mod = onec["modified_at"].to_numpy()[o_pos]
+    b_mod = _stamps(b24["modified_at"])[b_pos]
+    o_mod = _stamps(onec["modified_at"])[o_pos]
     inn_valid = (b24["inn_valid"].to_numpy(dtype=bool)[b_pos], onec["inn_valid"].to_numpy(dtype=bool)[o_pos])
     for f in fields:
         applicable = ~is_contact if f not in CONTACT_FIELDS else np.ones(len(pairs), dtype=bool)
@@ -219,6 +219,11 @@ def diff(pairs: pd.DataFrame, b24: pd.DataFrame, onec: pd.DataFrame, rules: Fiel
         else:
             _owned(out, f, policy, live, bv, ov, base, has, b_empty, o_empty, b_changed, o_changed, clear)
     return _finish(out)
+
+
+def _stamps(values: pd.Series) -> np.ndarray:
+    """UTC timestamps as naive ``datetime64[ns]`` (NaT kept), cheap to compare."""
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
 def _owned(out: _Out, f: str, owner: str, live, bv, ov, base, has, b_empty, o_empty, b_changed, o_changed,

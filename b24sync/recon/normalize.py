@@ -115,7 +115,12 @@ def phone_slow(text: str) -> str:
 
 
 _PLAIN_PHONE = re.compile(r"\+?[\d\s().\-]+", re.ASCII)
-_NON_DIGIT = re.compile(r"\D", re.ASCII)
+_PUNCTUATION = b" ()-.+\t\n\r\x0b\x0c"
+
+
+@cache
+def _ru_valid_bytes() -> re.Pattern[bytes]:
+    return re.compile(_ru_valid_pattern().pattern.encode("ascii"))
 
 
 def normalize_phone(text: Any) -> str:
@@ -128,15 +133,15 @@ def normalize_phone(text: Any) -> str:
     if not s:
         return ""
     if _PLAIN_PHONE.fullmatch(s):
-        digits = _NON_DIGIT.sub("", s)
-        plus = s.startswith("+")
-        national = ""
-        if len(digits) == 11 and ((plus and digits[0] == "7") or (not plus and digits[0] in "78")):
+        digits = s.encode("ascii").translate(None, _PUNCTUATION)
+        plus = s[0] == "+"
+        national = b""
+        if len(digits) == 11 and (digits[0] == 55 if plus else digits[0] in (55, 56)):  # "7" / "7" or "8"
             national = digits[1:]
         elif len(digits) == 10 and not plus:
             national = digits
-        if national and _ru_valid_pattern().fullmatch(national):
-            return "+7" + national
+        if national and _ru_valid_bytes().fullmatch(national):
+            return "+7" + national.decode("ascii")
     return phone_slow(s)
 
 
@@ -319,10 +324,20 @@ def _compact(values: Any) -> np.ndarray:
 _SEP = "\x1f"
 
 
+def _blank(values: Any) -> np.ndarray:
+    arr = _objects(values)
+    return pd.isna(arr) | (arr == "")
+
+
 def _join_text(*parts: Any, sep: str = " ") -> np.ndarray:
     """Per row, the non-empty parts joined by ``sep`` (each part whitespace-normalized)."""
-    joined = _objects(per_unique(parts[0], str))
-    for part in parts[1:]:
+    used = [p for p in parts if not _blank(p).all()]
+    if not used:
+        return np.full(len(_objects(parts[0])), "", dtype=object)
+    if len(used) == 1:
+        return normalize_text(used[0])
+    joined = per_unique(used[0], str)
+    for part in used[1:]:
         joined = joined + _SEP + per_unique(part, str)
     return per_unique(joined, lambda s: sep.join(x for x in map(_clean, s.split(_SEP)) if x))
 
@@ -331,7 +346,10 @@ def _first_filled(*parts: Any) -> np.ndarray:
     """Per row, the first of ``parts`` that is not empty after whitespace normalization."""
     out = normalize_text(parts[0])
     for part in parts[1:]:
-        out = np.where(out != "", out, normalize_text(part))
+        empty = out == ""
+        if not empty.any():
+            break
+        out[empty] = normalize_text(_objects(part)[empty])
     return out
 
 

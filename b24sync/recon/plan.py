@@ -226,10 +226,10 @@ def _split(raw: Sequence[tuple[Any, str]], target: Sequence[str], norm: Mapping[
 
 
 def _norm_table(name: str, raws: Iterable[Sequence[tuple[Any, str]]]) -> dict[str, str]:
-    values = pd.Series([v for raw in raws for _, v in raw], dtype=object).drop_duplicates()
-    if values.empty:
+    values = pd.unique(np.array([v for raw in raws for _, v in raw], dtype=object))
+    if not len(values):
         return {}
-    return dict(zip(values, _normalizer(name)(values.reset_index(drop=True)), strict=True))
+    return dict(zip(values.tolist(), _normalizer(name)(values).tolist(), strict=True))
 
 
 def b24_multifield_patch(name: str, raw: Sequence[tuple[Any, str]], target: Sequence[str],
@@ -370,26 +370,27 @@ def _updates(match: MatchResult, result: DiffResult, b24: pd.DataFrame, onec: pd
     to_o = decisions[decisions["target"] == md.ONEC]
     b_keys = pd.unique(np.concatenate([stale["b24_key"].to_numpy(dtype=object), to_b["b24_key"].to_numpy(dtype=object),
                                        new_pairs["b24_key"].to_numpy(dtype=object)]))
-    b_rows = _rows(b24, b_keys).set_index("key", drop=False)
-    o_rows = _rows(onec, to_o["onec_key"].unique()).set_index("key", drop=False)
-    wanted = pairs[pairs["b24_key"].isin(b_keys) | pairs["onec_key"].isin(o_rows.index)]
+    cols = ["key", "entity", "version", "link", "raw_phones", "raw_emails"]
+    b_rows = {r["key"]: r for r in _rows(b24, b_keys)[cols].to_dict("records")}
+    o_rows = {r["key"]: r for r in _rows(onec, to_o["onec_key"].unique())[cols].to_dict("records")}
+    wanted = pairs[pairs["b24_key"].isin(b_keys) | pairs["onec_key"].isin(list(o_rows))]
     partner = dict(zip(wanted["b24_key"], wanted["onec_key"], strict=True))
     b_of = {o: b for b, o in partner.items()}
 
     b_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in b_keys}
     for b_key, o_key in zip(stale["b24_key"], stale["onec_key"], strict=True):
         b_fields[b_key][LINK_FIELD] = {
-            "before": _link_ref(b_rows.at[b_key, "link"]), "after": md.record_id(o_key), "reason": "link_field"}
+            "before": _link_ref(b_rows[b_key]["link"]), "after": md.record_id(o_key), "reason": "link_field"}
     o_fields: dict[str, dict[str, dict[str, Any]]] = {}
     for row in decisions.itertuples(index=False):
         bucket = b_fields[row.b24_key] if row.target == md.B24 else o_fields.setdefault(row.onec_key, {})
         bucket[row.field] = {"before": jsonable(row.before), "after": jsonable(row.after), "reason": row.reason}
     new_how = dict(zip(new_pairs["b24_key"], new_pairs["matched_by"], strict=True))
     ops: list[Operation] = []
-    b_norm = {name: _norm_table(name, b_rows[f"raw_{name}"].reindex(
-        [k for k, f in b_fields.items() if name in f]).tolist()) for name in B24_MULTIFIELD}
+    b_norm = {name: _norm_table(name, [b_rows[k][f"raw_{name}"] for k, f in b_fields.items() if name in f])
+              for name in B24_MULTIFIELD}
     for b_key, fields in b_fields.items():
-        rec = b_rows.loc[b_key]
+        rec = b_rows[b_key]
         patch = {B24_MULTIFIELD[n]: b24_multifield_patch(n, rec[f"raw_{n}"], fields[n]["after"], b_norm[n])
                  for n in B24_MULTIFIELD if n in fields}
         keys = {"b24_key": b_key, "onec_key": partner[b_key]}
@@ -399,10 +400,10 @@ def _updates(match: MatchResult, result: DiffResult, b24: pd.DataFrame, onec: pd
             action, reason = "update", _reason(fields)
         ops.append(_operation(action, md.B24, str(rec["entity"]), md.record_id(b_key), keys, fields, reason,
                               {"DATE_MODIFY": rec["version"]}, patch))
-    o_norm = {name: _norm_table(name, o_rows[f"raw_{name}"].reindex(
-        [k for k, f in o_fields.items() if name in f]).tolist()) for name in ("phones", "emails")}
+    o_norm = {name: _norm_table(name, [o_rows[k][f"raw_{name}"] for k, f in o_fields.items() if name in f])
+              for name in ("phones", "emails")}
     for o_key, fields in o_fields.items():
-        rec = o_rows.loc[o_key]
+        rec = o_rows[o_key]
         rows: dict[str, list] = {"remove": [], "add": []}
         for name in ONEC_CI:
             if name in fields:

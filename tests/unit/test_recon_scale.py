@@ -31,19 +31,19 @@ def _digits(strings: np.ndarray, width: int) -> np.ndarray:
 
 
 def _inn10(i: np.ndarray) -> np.ndarray:
-    body = np.char.mod("%09d", 770000000 + i)
+    body = _strs("{:09d}", (770000000 + i).tolist())
     d = _digits(body, 9)
     check = (d @ np.array([2, 4, 10, 3, 5, 9, 4, 6, 8])) % 11 % 10
-    return np.char.add(body, check.astype(str))
+    return body + check.astype(str).astype(object)
 
 
 def _inn12(i: np.ndarray) -> np.ndarray:
-    body = np.char.mod("%010d", 5000000000 + i)
+    body = _strs("{:010d}", (5000000000 + i).tolist())
     d = _digits(body, 10)
     c11 = (d @ np.array([7, 2, 4, 10, 3, 5, 9, 4, 6, 8])) % 11 % 10
     d11 = np.c_[d, c11]
     c12 = (d11 @ np.array([3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8])) % 11 % 10
-    return np.char.add(np.char.add(body, c11.astype(str)), c12.astype(str))
+    return body + c11.astype(str).astype(object) + c12.astype(str).astype(object)
 
 
 def synthetic_world(n: int, *, diff_every: int = 20) -> dict[str, object]:
@@ -52,22 +52,21 @@ def synthetic_world(n: int, *, diff_every: int = 20) -> dict[str, object]:
     kind = np.where(i % 10 < 7, "legal", np.where(i % 10 == 7, "sole", "person"))
     company = kind != "person"
     inn = np.where(kind == "legal", _inn10(i), np.where(kind == "sole", _inn12(i), ""))
-    kpp = np.where(kind == "legal", np.char.add(np.char.mod("%04d", 7700 + i % 90), "01001"), "")
-    local = np.char.mod("%07d", i % 10_000_000)
-    e164 = np.char.add("+7495", local)
-    l3, l5, l7 = (np.char.mod("%03d", (i % 10_000_000) // 10_000), np.char.mod("%02d", (i // 100) % 100),
-                  np.char.mod("%02d", i % 100))
-    bsp = np.char.add(np.char.add(np.char.add(np.char.add(np.char.add("+7 (495) ", l3), "-"), l5), "-"), l7)
-    plain8 = np.char.add("8495", local)
-    dashed = np.char.add(np.char.add(np.char.add(np.char.add(np.char.add("8-495-", l3), "-"), l5), "-"), l7)
+    kpp = np.where(kind == "legal", _strs("{}01001", (7700 + i % 90).tolist()), "")
+    ii = i.tolist()
+    e164 = _strs("+7495{:07d}", ii)
+    bsp = np.array([f"+7 (495) {k // 10_000 % 1000:03d}-{k // 100 % 100:02d}-{k % 100:02d}" for k in ii], dtype=object)
+    plain8 = _strs("8495{:07d}", ii)
+    dashed = np.array([f"8-495-{k // 10_000 % 1000:03d}-{k // 100 % 100:02d}-{k % 100:02d}" for k in ii], dtype=object)
     b24_phone = np.where(i % 3 == 0, bsp, np.where(i % 3 == 1, plain8, dashed))
-    email = np.char.add(np.char.add(np.char.mod("user%d@firma", i), np.char.mod("%d", i % 100)), ".ru")
-    b24_email = np.where(i % 2 == 0, np.char.upper(email), email)
-    name = np.where(kind == "legal", np.char.mod("ООО «Ромашка %d»", i),
-                    np.where(kind == "sole", np.char.mod("ИП Петров П.П. %d", i), np.char.mod("Иванов Иван %d", i)))
-    full = np.where(kind == "legal", np.char.mod("Общество с ограниченной ответственностью «Ромашка %d»", i), name)
-    address = np.where(company, np.char.mod("125009, Москва, ул. Тверская, д. %d", i), "")
-    ref = np.char.add(np.char.add(np.char.mod("%08x-0000-4000-8000-", i), np.char.mod("%012x", i)), "")
+    email = np.array([f"user{k}@firma{k % 100}.ru" for k in ii], dtype=object)
+    upper = np.array([f"User{k}@Firma{k % 100}.RU" for k in ii], dtype=object)
+    b24_email = np.where(i % 2 == 0, upper, email)
+    name = np.where(kind == "legal", _strs("ООО «Ромашка {}»", ii),
+                    np.where(kind == "sole", _strs("ИП Петров П.П. {}", ii), _strs("Иванов Иван {}", ii)))
+    full = np.where(kind == "legal", _strs("Общество с ограниченной ответственностью «Ромашка {}»", ii), name)
+    address = np.where(company, _strs("125009, Москва, ул. Тверская, д. {}", ii), "")
+    ref = np.array([f"{k:08x}-0000-4000-8000-{k:012x}" for k in ii], dtype=object)
     manager = i % MANAGERS
     linked = (i // 10) % 10 != 9
     changed_phone = i % (3 * diff_every) == 0
@@ -76,20 +75,21 @@ def synthetic_world(n: int, *, diff_every: int = 20) -> dict[str, object]:
 
     # --- Bitrix24 ---
     b24_id = i + 1
-    b24_name = np.where(changed_name, np.char.add(name, " (новое)"), name)
-    b24_mail = np.where(changed_email, np.char.mod("new%d@firma.ru", i), b24_email)
-    phone_lists = [[{"ID": 10 * k + 1, "VALUE": p, "VALUE_TYPE": "WORK"}] for k, p in zip(b24_id.tolist(), b24_phone.tolist(), strict=True)]
-    email_lists = [[{"ID": 10 * k + 2, "VALUE": e, "VALUE_TYPE": "WORK"}] for k, e in zip(b24_id.tolist(), b24_mail.tolist(), strict=True)]
+    b24_name = np.where(changed_name, name + " (новое)", name)
+    b24_mail = np.where(changed_email, _strs("new{}@firma.ru", ii), b24_email)
+    ids = b24_id.tolist()
+    phone_lists = [[{"ID": 10 * k + 1, "VALUE": p, "VALUE_TYPE": "WORK"}]
+                   for k, p in zip(ids, b24_phone.tolist(), strict=True)]
+    email_lists = [[{"ID": 10 * k + 2, "VALUE": e, "VALUE_TYPE": "WORK"}]
+                   for k, e in zip(ids, b24_mail.tolist(), strict=True)]
     modified = pd.Series(pd.Timestamp("2024-05-01T12:00:00+03:00") + pd.to_timedelta(i, unit="s"))
     uf = np.where(linked, ref, "")
     common = pd.DataFrame({"ID": b24_id, "PHONE": phone_lists, "EMAIL": email_lists, "ASSIGNED_BY_ID": manager + 1,
                            "DATE_MODIFY": modified, "ORIGINATOR_ID": "", "ORIGIN_ID": "", "UF_CRM_1C_ID": uf})
     companies = common[company].assign(TITLE=b24_name[company]).reset_index(drop=True)
     person = ~company
-    last = np.char.partition(b24_name[person], " ")[:, 0]
-    rest = np.char.partition(b24_name[person], " ")[:, 2]
-    first = np.char.partition(rest, " ")[:, 0]
-    middle = np.char.partition(rest, " ")[:, 2]
+    split = [n.split(" ", 2) for n in b24_name[person].tolist()]
+    last, first, middle = ([p[j] for p in split] for j in range(3))
     contacts = common[person].assign(LAST_NAME=last, NAME=first, SECOND_NAME=middle).reset_index(drop=True)
     requisites = pd.DataFrame({"ID": b24_id[company] + 5_000_000, "ENTITY_TYPE_ID": 4, "ENTITY_ID": b24_id[company],
                                "PRESET_ID": np.where(kind[company] == "legal", 1, 2), "RQ_INN": inn[company],
@@ -101,7 +101,7 @@ def synthetic_world(n: int, *, diff_every: int = 20) -> dict[str, object]:
     users = pd.DataFrame({"ID": np.arange(1, MANAGERS + 1), "EMAIL": np.char.mod("Manager%d@Firma.RU",
                                                                                 np.arange(MANAGERS))})
     # --- 1C ---
-    onec_phone = np.where(changed_phone, np.char.add("+7 (495) 999-", np.char.mod("%02d-00", i % 100)), bsp)
+    onec_phone = np.where(changed_phone, _strs("+7 (495) 999-{:02d}-00", (i % 100).tolist()), bsp)
     ci = [
         [{"LineNumber": 1, "Тип": "Телефон", "Вид_Key": PHONE_KIND_REF, "Представление": p, "НомерТелефона": "",
           "АдресЭП": ""},
@@ -112,7 +112,7 @@ def synthetic_world(n: int, *, diff_every: int = 20) -> dict[str, object]:
         for p, e, a in zip(onec_phone.tolist(), email.tolist(), address.tolist(), strict=True)
     ]
     counterparties = pd.DataFrame({
-        "Ref_Key": ref, "DataVersion": np.char.mod("AAAAAAA%05d=", i % 100000), "DeletionMark": False,
+        "Ref_Key": ref, "DataVersion": _strs("AAAAAAA{:05d}=", (i % 100000).tolist()), "DeletionMark": False,
         "Description": name, "НаименованиеПолное": full, "ИНН": inn, "КПП": kpp,
         "ЮрФизЛицо": np.where(kind == "legal", "ЮрЛицо", np.where(kind == "sole", "ИндивидуальныйПредприниматель",
                                                                  "ФизЛицо")),
@@ -122,13 +122,13 @@ def synthetic_world(n: int, *, diff_every: int = 20) -> dict[str, object]:
     onec_users = pd.DataFrame({"Ref_Key": user_refs, "email": np.char.mod("manager%d@firma.ru", np.arange(MANAGERS))})
     manager_by_ref = pd.Series(user_refs[manager], index=ref)
     # --- state ---
-    b24_key = np.where(company, np.char.add("company:", b24_id.astype(str)), np.char.add("contact:", b24_id.astype(str)))
-    onec_key = np.char.add("counterparty:", ref)
+    b24_key = np.where(company, _strs("company:{}", b24_id.tolist()), _strs("contact:{}", b24_id.tolist()))
+    onec_key = "counterparty:" + ref
     links = pd.DataFrame({"b24_key": b24_key[linked], "onec_key": onec_key[linked]})
     values = {
         "name": name, "full_name": np.where(company, full, ""), "inn": inn, "kpp": kpp,
         "phones": _tuples(e164), "emails": _tuples(email), "legal_address": address,
-        "manager": np.char.mod("manager%d@firma.ru", manager),
+        "manager": _strs("manager{}@firma.ru", manager.tolist()),
     }
     parts = []
     for field, vals in values.items():
@@ -146,6 +146,10 @@ def synthetic_world(n: int, *, diff_every: int = 20) -> dict[str, object]:
         "expected": {"phones": int(changed_phone.sum()), "name": int(changed_name.sum()),
                      "emails": int(changed_email.sum())},
     }
+
+
+def _strs(template: str, values: list) -> np.ndarray:
+    return np.array([template.format(v) for v in values], dtype=object)
 
 
 def _tuples(values: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from b24sync.i18n import t
 from b24sync.redact import redact
 from b24sync.secrets import Secret
 from b24sync.sources.onec.errors import InDoubt, OneCError, ServerError, classify
-from b24sync.sources.onec.literals import any_of, build_query, lit_guid, quote_path
+from b24sync.sources.onec.literals import EMPTY_GUID, any_of, build_query, lit_guid, quote_path
 from b24sync.sources.onec.metadata import EntityTypeInfo, Metadata, parse_metadata
 from b24sync.sources.onec.values import record_reader, write_record
 
@@ -238,9 +238,9 @@ class OneCClient:
         """The objects with these refs, in as few requests as the URL length allows."""
         refs = list(dict.fromkeys(refs))
         out: list[dict[str, Any]] = []
-        per_ref = len(" or Ref_Key eq guid''") + 36
+        per_ref = len(build_query({"f": " or " + any_of("Ref_Key", [EMPTY_GUID])[1:-1]})) - 2  # encoded size
         base = len(self._url(entity_set, {"$select": ",".join(select) if select else None}))
-        chunk = max(1, (MAX_URL - base) // (per_ref * 3))  # percent-encoding triples most characters
+        chunk = max(1, (MAX_URL - base - 64) // per_ref)
         for start in range(0, len(refs), chunk):
             part = refs[start:start + chunk]
             out.extend(self.query(entity_set, filter=any_of("Ref_Key", part), select=select))
