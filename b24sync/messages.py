@@ -172,12 +172,12 @@ RECON_ISSUES = {
     "not_created_unknown_kind": N_("{record} is not created on the other side: its legal form is unknown."),
 }
 RECON_CONFLICTS = {
-    "same_kpp": N_("{count} records share INN {inn} and KPP {kpp}: {records}. Nothing is written for them until "
-                   "the duplicates are merged."),
-    "missing_kpp": N_("{count} records share INN {inn} and at least one has no KPP, so branches cannot be told "
+    "same_kpp": N_("INN {inn} with KPP {kpp} is on more than one record: {records}. Nothing is written for the "
+                   "unlinked ones until the duplicates are merged."),
+    "missing_kpp": N_("INN {inn} is on several records and at least one has no KPP, so branches cannot be told "
                       "apart: {records}."),
-    "shared_email": N_("{count} records share the e-mail {email}: {records}. A person is matched by e-mail, so "
-                       "nothing is written for them."),
+    "shared_email": N_("The e-mail {email} is on more than one person: {records}. People are matched by e-mail, so "
+                       "nothing is written for the unlinked ones."),
     "inn_on_both_sides": N_("INN {inn} is on several unlinked records and cannot be paired without guessing: "
                             "{records}."),
     "several_emails_match": N_("The e-mails of {records} point at more than one record on the other side."),

@@ -391,17 +391,26 @@ class _Issues:
 
 
 def _multivalue(n: int, pos: np.ndarray, ids: Any, raw: Any, keys: np.ndarray, field: str,
-                normalizer: Callable[[Any], np.ndarray], reason: str, issues: _Issues) -> tuple[np.ndarray, np.ndarray]:
-    """Raw values of one multi-valued field → (normalized sets, raw ``(id, value)`` tuples)."""
-    raw = per_unique(raw, str)
-    ids = pd.to_numeric(pd.Series(_objects(ids)), errors="coerce").fillna(-1).astype(np.int64).to_numpy()
-    norm = normalizer(raw)
-    present = per_unique(raw, lambda s: bool(s.strip())).astype(bool)
-    pos, ids, raw, norm = pos[present], ids[present], raw[present], norm[present]
-    bad = norm == ""
+                normalize_one: Callable[[Any], str], reason: str, issues: _Issues) -> tuple[np.ndarray, np.ndarray]:
+    """Raw values of one multi-valued field → (normalized sets, raw ``(id, value)`` tuples).
+
+    Each distinct raw value is converted, tested for blankness and normalized once.
+    """
+    codes, uniq = pd.factorize(_objects(raw))
+    text = np.empty(len(uniq) + 1, dtype=object)
+    text[:-1] = [str(u) for u in uniq]
+    text[-1] = ""
+    norm = np.empty(len(uniq) + 1, dtype=object)
+    norm[:-1] = [normalize_one(u) for u in text[:-1]]
+    norm[-1] = ""
+    blank = np.fromiter((not t.strip() for t in text), dtype=bool, count=len(text))
+    present = ~blank[codes]
+    codes, pos = codes[present], pos[present]
+    ids = pd.to_numeric(pd.Series(_objects(ids)[present]), errors="coerce").fillna(-1).astype(np.int64).to_numpy()
+    raw, values = text[codes], norm[codes]
+    bad = values == ""
     issues.add(keys[pos], field, raw, reason, bad)
-    good = ~bad
-    sets = group_tuples(n, pos[good], norm[good], unique=True)
+    sets = group_tuples(n, pos[~bad], values[~bad], unique=True)
     raws = group_tuples(n, pos, _pairs(ids, raw), order_by=ids)
     return sets, raws
 
@@ -530,10 +539,10 @@ def _b24_frame(frame: pd.DataFrame, entity: str, users: pd.Series, issues: _Issu
     ids = pd.to_numeric(frame["ID"]).astype(np.int64).to_numpy()
     keys = np.char.add(f"{entity}:", ids.astype(str)).astype(object)
     phones_pos, phone_ids, phone_raw = _b24_multifield(frame, "PHONE")
-    phones, raw_phones = _multivalue(n, phones_pos, phone_ids, phone_raw, keys, "phones", normalize_phones,
+    phones, raw_phones = _multivalue(n, phones_pos, phone_ids, phone_raw, keys, "phones", normalize_phone,
                                      "invalid_phone", issues)
     email_pos, email_ids, email_raw = _b24_multifield(frame, "EMAIL")
-    emails, raw_emails = _multivalue(n, email_pos, email_ids, email_raw, keys, "emails", normalize_emails,
+    emails, raw_emails = _multivalue(n, email_pos, email_ids, email_raw, keys, "emails", normalize_email,
                                      "invalid_email", issues)
     assigned = pd.to_numeric(_col(frame, "ASSIGNED_BY_ID", None), errors="coerce")
     manager = assigned.map(users).fillna("").to_numpy(dtype=object) if len(users) else np.full(n, "", dtype=object)
@@ -617,8 +626,6 @@ def _ci_rows(counterparties: pd.DataFrame) -> pd.DataFrame:
         rows[name] = np.array([d.get(source) if isinstance(d, dict) else None for d in items], dtype=object)
     frame = pd.DataFrame(rows)
     frame["line"] = pd.to_numeric(frame["line"], errors="coerce").fillna(0).astype(np.int64)
-    for col in ("type", "shown", "phone", "email"):
-        frame[col] = per_unique(frame[col], str)
     frame["kind"] = per_unique(frame["kind"], lambda v: str(v).lower())
     return frame
 
@@ -669,15 +676,15 @@ def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[s
     rows = _ci_rows(frame)
     typ = rows["type"].to_numpy(dtype=object)
     shown = rows["shown"].to_numpy(dtype=object)
-    blank = per_unique(shown, lambda v: not v.strip(), True).astype(bool)
+    blank = per_unique(shown, lambda v: not str(v).strip(), True).astype(bool)
     sel = typ == CI_PHONE
     raw = np.where(blank, rows["phone"].to_numpy(dtype=object), shown)
     phones, raw_phones = _multivalue(n, rows["pos"].to_numpy()[sel], rows["line"].to_numpy()[sel], raw[sel], keys,
-                                     "phones", normalize_phones, "invalid_phone", issues)
+                                     "phones", normalize_phone, "invalid_phone", issues)
     sel = typ == CI_EMAIL
     raw = np.where(blank, rows["email"].to_numpy(dtype=object), shown)
     emails, raw_emails = _multivalue(n, rows["pos"].to_numpy()[sel], rows["line"].to_numpy()[sel], raw[sel], keys,
-                                     "emails", normalize_emails, "invalid_email", issues)
+                                     "emails", normalize_email, "invalid_email", issues)
     legal = np.full(n, "", dtype=object)
     if legal_address_kind:
         addr = rows[(typ == CI_ADDRESS) & (rows["kind"].to_numpy(dtype=object) == legal_address_kind.lower())]
