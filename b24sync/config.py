@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from b24sync import messages as m
 from b24sync.errors import ConfigError
 from b24sync.i18n import t
+from b24sync.recon.rules import FieldRules
 from b24sync.secrets import Secret, SecretSource, check_owner_only
 
 ENV_CONFIG = "B24SYNC_CONFIG"
@@ -79,6 +80,8 @@ class Config:
     secrets_file: Path | None = None
     bitrix24: Bitrix24Config = field(default_factory=Bitrix24Config)
     onec: OneCConfig = field(default_factory=OneCConfig)
+    fields: FieldRules = field(default_factory=FieldRules)
+    max_changes: int | None = None
 
     def require_onec_password(self) -> Secret:
         """The 1C user's password, or a configuration error saying where to put it."""
@@ -183,10 +186,19 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(t(m.CONFIG_FILE_MISSING, key="secrets.file", path=config_path, file=secrets_file))
     bitrix24 = _load_bitrix24(root.table("bitrix24"), secrets_file, config_path)
     onec = _load_onec(root.table("onec"), secrets_file, config_path)
+    fields_table = root.table("fields")
+    fields_table.seen.update(fields_table.data)
+    try:
+        rules = FieldRules.from_dict(fields_table.data)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} ({config_path})") from None
+    sync = root.table("reconcile")
+    max_changes = sync.get("max_changes", int, 0) or None
+    sync.reject_unknown()
     root.reject_unknown()
     assert state_path is not None
     return Config(path=config_path, instance=instance, state_path=state_path, secrets_file=secrets_file,
-                  bitrix24=bitrix24, onec=onec)
+                  bitrix24=bitrix24, onec=onec, fields=rules, max_changes=max_changes)
 
 
 def _load_bitrix24(table: _Table, secrets_file: Path | None, config_path: Path) -> Bitrix24Config:

@@ -120,17 +120,20 @@ def _email_of(user: Mapping[str, Any]) -> str:
 
 
 def extract_onec(client: OneCClient, *, known: Mapping[str, str] | None = None, extra_refs: Iterable[str] = (),
-                 progress: Progress | None = None) -> OneCSnapshot:
-    """Counterparties (all, or only those changed since ``known`` plus ``extra_refs``) and reference data."""
+                 versions: Mapping[str, str] | None = None, progress: Progress | None = None) -> OneCSnapshot:
+    """Counterparties (all, or only those changed since ``known`` plus ``extra_refs``) and reference data.
+
+    ``versions`` is a scan already made by the caller (``client.scan_versions``), so it is not repeated.
+    """
     tick = progress("counterparty") if progress else None
     if known is None:
         rows = [r for page in client.iterate(COUNTERPARTIES, select=COUNTERPARTY_FIELDS, progress=tick) for r in page]
         versions = {r["Ref_Key"]: r["DataVersion"] for r in rows}
         gone: list[str] = []
     else:
-        versions = client.scan_versions(COUNTERPARTIES)
+        versions = dict(versions) if versions is not None else client.scan_versions(COUNTERPARTIES)
         wanted = [ref for ref, dv in versions.items() if known.get(ref) != dv]
-        wanted += [ref for ref in extra_refs if ref in versions and ref not in set(wanted)]
+        wanted += sorted({ref for ref in extra_refs if ref in versions} - set(wanted))
         rows = client.fetch_many(COUNTERPARTIES, wanted, select=COUNTERPARTY_FIELDS, progress=tick)
         gone = [ref for ref in known if ref not in versions]
     partners = {r["Ref_Key"]: r.get("ОсновнойМенеджер_Key") for page in client.iterate(

@@ -248,3 +248,11 @@ CHECK_ONEC_HS_ABSENT = N_("not available ({reason}); writes use OData")
 DOCTOR_FAILED = N_("{count} check(s) failed.")
 ONEC_HS_ERROR = N_("The 1C HTTP service refused {operation} ({code}, HTTP {status}): {message}{field}")
 ONEC_HS_CONTRACT = N_("The 1C HTTP service implements contract {version}; this b24sync speaks {supported}.")
+
+# --- apply ---------------------------------------------------------------------------------------
+APPLY_STALE = N_("{target} {entity} {record} changed since the plan was made ({detail}); its operation was not applied.")
+APPLY_FAILED = N_("{target} {entity} {record}: {error}")
+APPLY_MAX_CHANGES = N_(
+    "The plan has {count} operations, more than --max-changes {limit}; nothing was written. Review it with "
+    "--dry-run, then raise the limit or apply it as a saved plan."
+)

@@ -278,6 +278,12 @@ def _fields_for(entity: str, rules: FieldRules) -> tuple[str, ...]:
     return tuple(f for f in synced if f in CONTACT_FIELDS) if entity == md.CONTACT else synced
 
 
+def _create_fields(entity: str) -> tuple[str, ...]:
+    """A created record gets every canonical value the source has, whatever the sync policies:
+    a policy decides who wins a difference later, not what a new record starts with."""
+    return tuple(f for f in md.SYNC_FIELDS if f in CONTACT_FIELDS) if entity == md.CONTACT else tuple(md.SYNC_FIELDS)
+
+
 def _filled(value: Any) -> bool:
     return value is not None and value != "" and value != ()
 
@@ -307,7 +313,7 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
                   "ЮрФизЛицо": {"before": None, "after": ONEC_KIND[kind], "reason": "new_in_bitrix24"}}
         patch: dict[str, Any] = {}
         rows: dict[str, list] = {"remove": [], "add": []}
-        for name in _fields_for(entity, rules):
+        for name in _create_fields(entity):
             if _filled(rec[name]):
                 fields[name] = {"before": None, "after": jsonable(rec[name]), "reason": "new_in_bitrix24"}
                 if name in ONEC_CI:
@@ -342,7 +348,7 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
         if entity == md.COMPANY:
             fields["PRESET_ID"] = {"before": None, "after": B24_PRESET[kind], "reason": "new_in_onec"}
         patch = {}
-        for name in _fields_for(entity, rules):
+        for name in _create_fields(entity):
             if _filled(rec[name]):
                 fields[name] = {"before": None, "after": jsonable(rec[name]), "reason": "new_in_onec"}
                 if name in B24_MULTIFIELD:

@@ -40,7 +40,7 @@ NONE = "none"
 POLICIES = (B24, ONEC, NEWEST, NONE)
 
 DEFAULT_POLICIES: Mapping[str, str] = MappingProxyType({
-    "name": NEWEST,
+    "name": NONE,  # working names differ by habit on each side; see docs/reconciliation.md
     "full_name": ONEC,
     "inn": ONEC,
     "kpp": ONEC,

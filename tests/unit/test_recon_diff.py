@@ -15,13 +15,16 @@ PAIRS = pd.DataFrame({"b24_key": [B], "onec_key": [OK1], "matched_by": ["stored_
 EARLY, LATE = pd.Timestamp("2024-05-01T09:00Z"), pd.Timestamp("2024-05-02T09:00Z")
 
 
+NEWEST_NAMES = FieldRules({"name": "newest"})  # the newest policy is exercised on names
+
+
 def run(b: dict, o: dict, base: dict | None = None, rules: FieldRules | None = None, pairs=PAIRS):
     b24 = frame(party(B, **{"inn": ROMASHKA_INN, **b}))
     onec = frame(party(OK1, **{"inn": ROMASHKA_INN, **o}))
     baseline = None
     if base is not None:
         baseline = pd.DataFrame([{"b24_key": B, "onec_key": OK1, "field": k, "value": v} for k, v in base.items()])
-    return diff(pairs, b24, onec, rules or FieldRules(), baseline)
+    return diff(pairs, b24, onec, rules or NEWEST_NAMES, baseline)
 
 
 def decisions(result, field: str):

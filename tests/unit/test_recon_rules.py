@@ -12,7 +12,7 @@ def test_defaults_follow_the_business_rule():
     rules = FieldRules.from_dict({})
     assert rules.owner("phones") == rules.owner("emails") == rules.owner("manager") == "bitrix24"
     assert {rules.owner(f) for f in ("inn", "kpp", "full_name", "legal_address")} == {"onec"}
-    assert rules.policy("name") == "newest" and rules.owner("name") is None
+    assert rules.policy("name") == "none" and rules.owner("name") is None and "name" not in rules.synced()
     assert rules.allow_clear == frozenset()
     assert dict(rules.policies) == dict(DEFAULT_POLICIES)
 

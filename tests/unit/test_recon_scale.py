@@ -167,7 +167,7 @@ def run_pipeline(world: dict[str, object], clock=None):
     tick("normalize_onec")
     matched = match(b24, onec, world["links"])
     tick("match")
-    rules = FieldRules()
+    rules = FieldRules({"name": "newest"})
     decided = diff(matched.pairs, b24, onec, rules, world["baseline"])
     tick("diff")
     plan = build_plan(matched, decided, b24, onec, rules, issues=[*b_issues, *o_issues],

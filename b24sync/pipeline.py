@@ -1,0 +1,109 @@
+"""The library entry point of reconciliation: extract → normalize → match → diff → plan.
+
+Nothing here writes to either system. ``prepare`` returns the plan together with what apply and
+the state need afterwards (the baseline rows to store, the next watermark and 1C versions). An
+incremental run reads only what changed since the stored watermark / DataVersions, plus the
+counterparts of linked records; when a change touches a record that is not linked yet, matching
+needs the whole other side, so the run reads both sides in full instead of guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from b24sync.config import Config
+from b24sync.extract import COUNTERPARTIES, Bitrix24Snapshot, OneCSnapshot, extract_bitrix24, extract_onec
+from b24sync.recon.diff import diff
+from b24sync.recon.match import match
+from b24sync.recon.model import record_id
+from b24sync.recon.normalize import normalize_bitrix24, normalize_onec
+from b24sync.recon.plan import Plan, build_plan
+from b24sync.recon.rules import FieldRules
+from b24sync.sources.bitrix24.client import Bitrix24Client
+from b24sync.sources.onec.client import OneCClient
+from b24sync.state import State
+
+WATERMARK = "bitrix24.parties"
+Progress = Callable[[str], Callable[[int], None] | None]
+
+
+@dataclass
+class Prepared:
+    """A plan and what must be recorded once it is applied."""
+
+    plan: Plan
+    baseline: pd.DataFrame
+    pairs: pd.DataFrame
+    b24: Bitrix24Snapshot
+    onec: OneCSnapshot
+    full: bool
+
+    @property
+    def next_watermark(self) -> datetime | None:
+        return self.b24.newest
+
+
+def _links(state: State, only: set[str] | None) -> pd.DataFrame:
+    links = pd.DataFrame(state.links(), columns=["b24_key", "onec_key", "entity", "created_at", "run_id"])
+    if only:
+        links = links[links["b24_key"].str.split(":").str[0].isin(only)]
+    return links[["b24_key", "onec_key"]].reset_index(drop=True)
+
+
+def _ids(keys: pd.Series, entity: str) -> list[int]:
+    return [int(k.split(":")[1]) for k in keys if k.startswith(f"{entity}:")]
+
+
+def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient, *, full: bool = False,
+            only: set[str] | None = None, rules: FieldRules | None = None,
+            progress: Progress | None = None) -> Prepared:
+    """Read both systems and build the plan (``only``: a subset of ``{"companies", "contacts"}``)."""
+    entities = {"company" if o.startswith("compan") else "contact" for o in only} if only else None
+    links = _links(state, entities)
+    watermark = state.watermark(WATERMARK)
+    known = state.onec_versions(COUNTERPARTIES)
+    incremental = not full and watermark is not None and bool(known)
+    if incremental:
+        versions = onec.scan_versions(COUNTERPARTIES)
+        changed_refs = {f"counterparty:{ref}" for ref, dv in versions.items() if known.get(ref) != dv}
+        linked_b24 = links[links["onec_key"].isin(changed_refs)]["b24_key"]
+        b24_snap = extract_bitrix24(b24, since=datetime.fromisoformat(watermark),
+                                    overlap=timedelta(seconds=config.bitrix24.incremental_overlap_seconds),
+                                    extra_company_ids=_ids(linked_b24, "company"),
+                                    extra_contact_ids=_ids(linked_b24, "contact"), progress=progress)
+        b24_keys = ({f"company:{i}" for i in b24_snap.companies["ID"]}
+                    | {f"contact:{i}" for i in b24_snap.contacts["ID"]})
+        linked_onec = set(links[links["b24_key"].isin(b24_keys)]["onec_key"])
+        onec_snap = extract_onec(onec, known=known, versions=versions, progress=progress,
+                                 extra_refs=[record_id(k) for k in linked_onec])
+        if (b24_keys - set(links["b24_key"])) or (changed_refs - set(links["onec_key"])):
+            incremental = False  # a new record must be matched against the whole other side
+    if not incremental:
+        b24_snap = extract_bitrix24(b24, progress=progress)
+        onec_snap = extract_onec(onec, progress=progress)
+    if entities is not None:
+        if "company" not in entities:
+            b24_snap.companies = b24_snap.companies.iloc[0:0]
+        if "contact" not in entities:
+            b24_snap.contacts = b24_snap.contacts.iloc[0:0]
+    nb = normalize_bitrix24(b24_snap.companies, b24_snap.requisites, b24_snap.addresses, b24_snap.contacts,
+                            b24_snap.users)
+    no = normalize_onec(onec_snap.counterparties, onec_snap.user_email, manager_by_ref=onec_snap.manager_by_ref,
+                        legal_address_kind=onec_snap.kinds.get("ЮрАдресКонтрагента", ""))
+    onec_frame = no.frame
+    if entities is not None and "contact" not in entities:
+        onec_frame = onec_frame[onec_frame["kind"] != "individual"]
+    if entities is not None and "company" not in entities:
+        onec_frame = onec_frame[onec_frame["kind"] == "individual"]
+    in_scope = links[links["b24_key"].isin(nb.frame["key"]) & links["onec_key"].isin(onec_frame["key"])]
+    matched = match(nb.frame, onec_frame, in_scope if incremental else links)
+    rules = rules or config.fields
+    baseline = pd.DataFrame(state.baselines(), columns=["b24_key", "onec_key", "field", "value", "updated_at"])
+    decided = diff(matched.pairs, nb.frame, onec_frame, rules, baseline[["b24_key", "onec_key", "field", "value"]])
+    plan = build_plan(matched, decided, nb.frame, onec_frame, rules, issues=[*nb.issues, *no.issues])
+    return Prepared(plan=plan, baseline=decided.baseline, pairs=matched.pairs, b24=b24_snap, onec=onec_snap,
+                    full=not incremental)

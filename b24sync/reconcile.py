@@ -1,0 +1,95 @@
+"""One reconciliation run: lock, settle what a previous run left in doubt, plan, apply, record.
+
+This is what ``b24sync reconcile`` calls; it is importable and testable without the CLI. A dry
+run plans and returns without a single write request to either system. Watermarks and 1C
+versions advance only after an apply with nothing failed, so a change is never skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from b24sync import messages as m
+from b24sync.apply import Applier, ApplyReport
+from b24sync.config import Config
+from b24sync.errors import B24SyncError
+from b24sync.exitcodes import ExitCode
+from b24sync.extract import COUNTERPARTIES
+from b24sync.i18n import t
+from b24sync.journal import Journal
+from b24sync.lock import RunLock
+from b24sync.pipeline import WATERMARK, Prepared, prepare
+from b24sync.recon.plan import Plan
+from b24sync.sources.bitrix24.client import Bitrix24Client
+from b24sync.sources.onec.client import OneCClient
+from b24sync.sources.onec.service import ServiceClient
+from b24sync.state import State
+
+
+class TooManyChanges(B24SyncError):
+    exit_code = ExitCode.ERROR
+
+
+@dataclass
+class RunResult:
+    plan: Plan
+    prepared: Prepared | None
+    report: ApplyReport | None
+    resolved: int
+    run_id: str
+
+
+def clients(config: Config) -> tuple[Bitrix24Client, OneCClient, ServiceClient | None]:
+    b24 = Bitrix24Client.from_config(config)
+    password = config.require_onec_password()
+    onec_cfg = config.onec
+    if not onec_cfg.odata_url:
+        from b24sync.errors import ConfigError
+
+        raise ConfigError(t(m.CHECK_ONEC_NOT_CONFIGURED) + f" ({config.path})")
+    onec = OneCClient(onec_cfg.odata_url, onec_cfg.user, password, server_tz=onec_cfg.tzinfo(),
+                      page_size=onec_cfg.page_size, honour_if_match=onec_cfg.honour_if_match)
+    service = (ServiceClient(onec_cfg.http_service_url, onec_cfg.user, password)
+               if onec_cfg.http_service_url and "http_service" in onec_cfg.write_via.values() else None)
+    return b24, onec, service
+
+
+def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, only: set[str] | None = None,
+                  max_changes: int | None = None, progress: Callable[[str], Callable[[int], None] | None] | None = None,
+                  apply_progress: Callable[[int], None] | None = None) -> RunResult:
+    """Plan (and unless ``dry_run``, apply) one reconciliation; holds the run lock throughout."""
+    with RunLock(config.state_path, "reconcile"):
+        state = State(config.state_path)
+        run_id = state.start_run("reconcile --dry-run" if dry_run else "reconcile")
+        b24, onec, service = clients(config)
+        journal = Journal(state, run_id)
+        applier = Applier(journal, b24, onec, service=service, write_via=config.onec.write_via,
+                          progress=apply_progress)
+        resolved = 0 if dry_run else applier.resolve_in_doubt()
+        try:
+            prepared = prepare(config, state, b24, onec, full=full, only=only, progress=progress)
+        except BaseException:
+            state.finish_run(run_id, "failed", {})
+            raise
+        plan = prepared.plan
+        limit = max_changes if max_changes is not None else config.max_changes
+        if dry_run:
+            state.finish_run(run_id, "planned", plan.summary)
+            return RunResult(plan, prepared, None, resolved, run_id)
+        if limit is not None and len(plan.operations) > limit:
+            state.finish_run(run_id, "refused", plan.summary)
+            raise TooManyChanges(t(m.APPLY_MAX_CHANGES, count=len(plan.operations), limit=limit))
+        report = applier.apply(plan, baseline=prepared.baseline)
+        if report.ok:
+            if prepared.next_watermark is not None:
+                state.set_watermark(WATERMARK, prepared.next_watermark.isoformat())
+            versions = state.onec_versions(COUNTERPARTIES) if not prepared.full else {}
+            versions.update(prepared.onec.versions)
+            for ref in prepared.onec.gone:
+                versions.pop(ref, None)
+            state.set_onec_versions(COUNTERPARTIES, versions)
+        state.finish_run(run_id, "ok" if report.ok else "partial",
+                         {**plan.summary, "done": len(report.done), "failed": len(report.failed),
+                          "stale": len(report.stale)})
+        return RunResult(plan, prepared, report, resolved, run_id)
