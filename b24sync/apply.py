@@ -226,7 +226,8 @@ class Applier:
             else:
                 self._update_onec(op)
                 pair = (op.key["b24_key"], op.key["onec_key"])
-                self.journal.done(op, op.target_id or "", [(*pair, op.entity)], baselines.pop(pair, []))
+                self.journal.done(op, op.target_id or "", [(*pair, op.entity)],
+                                  baselines.pop(pair, None) or self._created_baseline(op, *pair))
             report.done.append(op)
         except OneCError as exc:
             self.journal.mark([op.op_id], FAILED, error=str(exc))
@@ -416,7 +417,8 @@ class Applier:
                 self.journal.done(op, new_id, [(*pair, op.entity)], self._created_baseline(op, *pair))
             else:
                 pair = (str(op.key["b24_key"]), str(op.key["onec_key"]))
-                self.journal.done(op, str(op.target_id), [(*pair, op.entity)], baselines.pop(pair, []))
+                self.journal.done(op, str(op.target_id), [(*pair, op.entity)],
+                                  baselines.pop(pair, None) or self._created_baseline(op, *pair))
             report.done.append(op)
             self._tick()
 

@@ -195,6 +195,8 @@ RECON_CONFLICTS = {
                         "modification time); nothing is written for this field."),
     "same_time": N_("{records}: {field} changed on both sides at the same time; nothing is written for this "
                     "field."),
+    "shared_partner": N_("{records}: these Bitrix24 records have different managers, but their 1C counterparties "
+                         "share one partner, which has one manager; the manager is not written to 1C."),
 }
 RECON_REJECTED = {
     "non_owner_edit": N_("{field} of {b24_key} / {onec_key} was changed on {side} to {edited}, but {owner} owns "
@@ -250,9 +252,56 @@ ONEC_HS_ERROR = N_("The 1C HTTP service refused {operation} ({code}, HTTP {statu
 ONEC_HS_CONTRACT = N_("The 1C HTTP service implements contract {version}; this b24sync speaks {supported}.")
 
 # --- apply ---------------------------------------------------------------------------------------
-APPLY_STALE = N_("{target} {entity} {record} changed since the plan was made ({detail}); its operation was not applied.")
+APPLY_STALE = N_(
+    "{target} {entity} {record} changed since the plan was made ({detail}); its operation was not applied."
+)
 APPLY_FAILED = N_("{target} {entity} {record}: {error}")
 APPLY_MAX_CHANGES = N_(
     "The plan has {count} operations, more than --max-changes {limit}; nothing was written. Review it with "
     "--dry-run, then raise the limit or apply it as a saved plan."
+)
+
+# --- reconcile / apply commands ------------------------------------------------------------------
+RECONCILE_HELP = N_(
+    "Compare Bitrix24 and 1C, show the plan, and apply it (unless --dry-run). Incremental by default; "
+    "--full re-reads everything."
+)
+APPLY_HELP = N_(
+    "Apply a plan saved with 'reconcile --plan-out FILE'; operations whose records changed are refused (exit 5)."
+)
+OPT_DRY_RUN = N_("Plan only: write nothing to either system.")
+OPT_FULL = N_("Read both systems in full instead of the changes since the last run.")
+OPT_ONLY = N_("Limit the run to these entities: companies, contacts (comma-separated).")
+OPT_PLAN_OUT = N_("Save the plan as JSON to FILE (owner-only), for review and 'b24sync apply FILE'.")
+OPT_FORMAT = N_("Output format of the plan on stdout: table, json or csv.")
+OPT_MAX_CHANGES = N_("Refuse to write when the plan has more than N operations.")
+BAD_FORMAT = N_("--format must be table, json or csv, not {value!r}.")
+BAD_ONLY = N_("--only takes companies and/or contacts, not {value!r}.")
+PLAN_NOT_READABLE = N_("Cannot read the plan {path}: {reason}")
+READING = N_("Reading {entity}")
+APPLYING = N_("Applying")
+PLAN_TITLE = N_("Plan {plan_id}: {total} operation(s)")
+COL_SIDE = N_("Target")
+COL_ENTITY = N_("Entity")
+COL_CREATE = N_("Create")
+COL_UPDATE = N_("Update")
+COL_LINK = N_("Link")
+OPS_TITLE = N_("Operations")
+COL_ACTION = N_("Action")
+COL_RECORD = N_("Record")
+COL_FIELDS = N_("Changes")
+COL_REASON = N_("Reason")
+CONFLICTS_TITLE = N_("Conflicts: nothing is written for these records")
+REJECTED_TITLE = N_("Rejected edits: changes made by the side that does not own the field")
+ISSUES_TITLE = N_("Records with unusable values (not created or not compared)")
+COL_KIND = N_("Kind")
+COL_DETAIL = N_("Detail")
+MORE_ROWS = N_("… and {count} more (see --format json)")
+NOTHING_TO_DO = N_("Nothing to do: both systems agree.")
+DRY_RUN_DONE = N_("Dry run: nothing was written. Run without --dry-run to apply these {count} operation(s).")
+APPLY_DONE = N_("Applied {done} operation(s); {failed} failed, {stale} stale, {skipped} already done earlier.")
+RESOLVED_IN_DOUBT = N_("Settled {count} operation(s) left in doubt by an interrupted run.")
+PLAN_SAVED = N_("Plan saved to {path}.")
+USERFIELD_MISSING = N_(
+    "The Bitrix24 field {field} does not exist on {entity}; b24sync stores the 1C link there. Run: b24sync doctor --fix"
 )

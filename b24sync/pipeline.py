@@ -10,16 +10,16 @@ needs the whole other side, so the run reads both sides in full instead of guess
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pandas as pd
 
 from b24sync.config import Config
 from b24sync.extract import COUNTERPARTIES, Bitrix24Snapshot, OneCSnapshot, extract_bitrix24, extract_onec
-from b24sync.recon.diff import diff
+from b24sync.recon.diff import DiffResult, diff
 from b24sync.recon.match import match
-from b24sync.recon.model import record_id
+from b24sync.recon.model import Conflict, record_id
 from b24sync.recon.normalize import normalize_bitrix24, normalize_onec
 from b24sync.recon.plan import Plan, build_plan
 from b24sync.recon.rules import FieldRules
@@ -56,6 +56,31 @@ def _links(state: State, only: set[str] | None) -> pd.DataFrame:
 
 def _ids(keys: pd.Series, entity: str) -> list[int]:
     return [int(k.split(":")[1]) for k in keys if k.startswith(f"{entity}:")]
+
+
+def _hold_shared_partner_managers(decided: DiffResult, pairs: pd.DataFrame, b24: pd.DataFrame,
+                                  onec_snap: OneCSnapshot) -> DiffResult:
+    """1C keeps the manager on the partner, which branches share: when the Bitrix24 records of one
+    partner disagree on the manager, any write would flip it back and forth, so none is made."""
+    if decided.decisions.empty or "Партнер_Key" not in onec_snap.counterparties:
+        return decided
+    partner = dict(zip("counterparty:" + onec_snap.counterparties["Ref_Key"].astype(str),
+                       onec_snap.counterparties["Партнер_Key"], strict=True))
+    frame = pairs[["b24_key", "onec_key"]].copy()
+    frame["partner"] = frame["onec_key"].map(partner)
+    frame["manager"] = frame["b24_key"].map(dict(zip(b24["key"], b24["manager"], strict=True)))
+    frame = frame[frame["partner"].notna() & (frame["manager"].fillna("") != "")]
+    counts = frame.groupby("partner")["manager"].nunique()
+    shared = frame[frame["partner"].isin(counts[counts > 1].index)]
+    if shared.empty:
+        return decided
+    held = set(shared["onec_key"])
+    mask = (decided.decisions["field"] == "manager") & (decided.decisions["target"] == "onec") & \
+        decided.decisions["onec_key"].isin(held)
+    conflicts = [Conflict("field_undecided", "counterparty", tuple(sorted(group["b24_key"])), "shared_partner",
+                          {"field": "manager"}) for _, group in shared.groupby("partner")]
+    return replace(decided, decisions=decided.decisions[~mask].reset_index(drop=True),
+                   conflicts=[*decided.conflicts, *conflicts])
 
 
 def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient, *, full: bool = False,
@@ -104,6 +129,7 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
     rules = rules or config.fields
     baseline = pd.DataFrame(state.baselines(), columns=["b24_key", "onec_key", "field", "value", "updated_at"])
     decided = diff(matched.pairs, nb.frame, onec_frame, rules, baseline[["b24_key", "onec_key", "field", "value"]])
+    decided = _hold_shared_partner_managers(decided, matched.pairs, nb.frame, onec_snap)
     plan = build_plan(matched, decided, nb.frame, onec_frame, rules, issues=[*nb.issues, *no.issues])
     return Prepared(plan=plan, baseline=decided.baseline, pairs=matched.pairs, b24=b24_snap, onec=onec_snap,
                     full=not incremental)

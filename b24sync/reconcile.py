@@ -55,6 +55,17 @@ def clients(config: Config) -> tuple[Bitrix24Client, OneCClient, ServiceClient |
     return b24, onec, service
 
 
+def require_userfields(b24: Bitrix24Client) -> None:
+    """Stop (exit 78) before reading anything else when the link fields are missing on the portal."""
+    from b24sync.doctor import REQUIRED_USERFIELDS
+    from b24sync.errors import ConfigError
+    from b24sync.sources.bitrix24.reference import userfields
+
+    for entity, name, _label in REQUIRED_USERFIELDS:
+        if entity in ("company", "contact") and name not in {f["FIELD_NAME"] for f in userfields(b24, entity)}:
+            raise ConfigError(t(m.USERFIELD_MISSING, field=name, entity=entity))
+
+
 def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, only: set[str] | None = None,
                   max_changes: int | None = None, progress: Callable[[str], Callable[[int], None] | None] | None = None,
                   apply_progress: Callable[[int], None] | None = None) -> RunResult:
@@ -63,6 +74,11 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
         state = State(config.state_path)
         run_id = state.start_run("reconcile --dry-run" if dry_run else "reconcile")
         b24, onec, service = clients(config)
+        try:
+            require_userfields(b24)
+        except BaseException:
+            state.finish_run(run_id, "failed", {})
+            raise
         journal = Journal(state, run_id)
         applier = Applier(journal, b24, onec, service=service, write_via=config.onec.write_via,
                           progress=apply_progress)

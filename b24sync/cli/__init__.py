@@ -89,6 +89,7 @@ def main_options(
 
 
 from b24sync.cli import ops as _ops  # noqa: E402,F401  (registers its commands)
+from b24sync.cli import reconcile as _reconcile  # noqa: E402,F401
 from b24sync.cli import sandbox as _sandbox  # noqa: E402,F401
 
 
