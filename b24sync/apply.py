@@ -355,10 +355,28 @@ class Applier:
             commands.update(self._requisite_commands(op, prefix, requisite))
         return commands
 
+    def _prefetch_requisites(self, ops: list[Operation]) -> None:
+        """Requisites and legal addresses of every company an operation touches, in a few requests."""
+        touched = {"inn", "kpp", "full_name", "legal_address"}
+        companies = sorted({int(op.target_id) for op in ops if op.target == "bitrix24" and op.entity == "company"
+                            and op.action != "create" and touched & set(op.fields)})
+        self._requisites: dict[int, list[dict[str, Any]]] = {}
+        self._legal_addresses: set[int] = set()
+        requisite_ids: list[int] = []
+        for start in range(0, len(companies), 500):
+            for row in export_all(self.b24, "requisite", select=["ID", "ENTITY_ID", "PRESET_ID", "SORT"],
+                                  filters={"ENTITY_TYPE_ID": 4, "@ENTITY_ID": companies[start:start + 500]}):
+                self._requisites.setdefault(int(row["ENTITY_ID"]), []).append(row)
+                requisite_ids.append(int(row["ID"]))
+        for start in range(0, len(requisite_ids), 500):
+            chunk = requisite_ids[start:start + 500]
+            for row in export_all(self.b24, "address", select=["TYPE_ID", "ENTITY_ID"],
+                                  filters={"TYPE_ID": 6, "ENTITY_TYPE_ID": 8, "@ENTITY_ID": chunk}):
+                self._legal_addresses.add(int(row["ENTITY_ID"]))
+
     def _requisite_commands(self, op: Operation, prefix: str, requisite: dict[str, Any]) -> dict[str, Any]:
         company = int(op.target_id)
-        reqs = export_all(self.b24, "requisite", select=["ID", "PRESET_ID", "SORT"],
-                          filters={"ENTITY_TYPE_ID": 4, "ENTITY_ID": company})
+        reqs = self._requisites.get(company, [])
         commands: dict[str, Any] = {}
         if reqs:
             rid: Any = min(reqs, key=lambda r: (r.get("SORT") or 0, r["ID"]))["ID"]
@@ -373,14 +391,14 @@ class Applier:
         if "legal_address" in op.fields:
             address = {"ADDRESS_1": _after(op, "legal_address") or "", "ADDRESS_2": "", "CITY": "", "POSTAL_CODE": "",
                        "REGION": "", "PROVINCE": "", "COUNTRY": ""}
-            exists = bool(reqs) and bool(export_all(self.b24, "address", select=["TYPE_ID"], filters={
-                "TYPE_ID": 6, "ENTITY_TYPE_ID": 8, "ENTITY_ID": rid}))
+            exists = bool(reqs) and int(rid) in self._legal_addresses
             method = "crm.address.update" if exists else "crm.address.add"
             commands[f"{prefix}_a"] = (method, {"fields": {"TYPE_ID": 6, "ENTITY_TYPE_ID": 8, "ENTITY_ID": rid,
                                                            **address}})
         return commands
 
     def _b24_chunks(self, ops: list[Operation]) -> Iterable[list[tuple[Operation, dict[str, Any]]]]:
+        self._prefetch_requisites(ops)
         chunk: list[tuple[Operation, dict[str, Any]]] = []
         size = 0
         for n, op in enumerate(ops):

@@ -84,28 +84,25 @@ SANDBOX_OPT_WRITE_CONFIG = N_(
 SANDBOX_CONFIG_WRITTEN = N_("Config written to {path}; try: b24sync --config {path} doctor")
 SANDBOX_STOPPED = N_("Sandbox stopped.")
 
-DEMO_HELP = N_("Start the sandbox in-process and show, through the real client, what it holds.")
-DEMO_STARTING = N_("Starting the sandbox with {size} seeded counterparties…")
-DEMO_READING = N_("Reading {entity}")
-DEMO_TABLE_TITLE = N_("What the sandbox portal holds (read through the Bitrix24 client)")
-DEMO_COL_ENTITY = N_("Entity")
-DEMO_COL_RECORDS = N_("Records")
-DEMO_COL_REQUESTS = N_("Requests")
-DEMO_COL_FLOOR = N_("Floor")
-DEMO_SAMPLE_TITLE = N_("A few companies with their requisites, phones as managers typed them")
-DEMO_COL_COMPANY = N_("Company")
-DEMO_COL_INN = N_("INN")
-DEMO_COL_KPP = N_("KPP")
-DEMO_COL_PHONES = N_("Phones")
-DEMO_COL_EMAILS = N_("E-mails")
-DEMO_PLANTED_TITLE = N_("Planted anomalies b24sync must report, never guess")
+DEMO_HELP = N_(
+    "Run the whole job on a fresh sandbox: doctor --fix, the dry-run plan, apply, and a second run that finds "
+    "nothing left to do."
+)
+DEMO_STARTING = N_(
+    "Starting the sandbox: a Bitrix24 portal and a 1C base seeded from {size} overlapping counterparties…"
+)
+DEMO_STEP_DOCTOR = N_("1. doctor --fix: checks both systems and creates the Bitrix24 link fields")
+DEMO_STEP_PLAN = N_("2. reconcile --dry-run: the plan, before anything is written ({writes} write requests made)")
+DEMO_STEP_APPLY = N_("3. reconcile: the plan applied through the journal")
+DEMO_STEP_AGAIN = N_("4. reconcile --dry-run again: {count} operation(s) left")
+DEMO_PLANTED_TITLE = N_("Planted in the sandbox: what b24sync must report, never guess")
 DEMO_COL_KIND = N_("Kind")
 DEMO_COL_IDS = N_("Records")
 DEMO_COL_DETAIL = N_("Detail")
 DEMO_DONE = N_(
-    "Done in {seconds:.1f} s: {requests} requests to the portal, {rejected} rejected by its rate limits. "
-    "Reconciliation with 1C "
-    "comes with the 1C side; run 'b24sync sandbox' to explore the portal by hand."
+    "Done in {seconds:.1f} s: {b24} requests to Bitrix24 ({rejected} rejected by its rate limits), {onec} to 1C. "
+    "Try it by hand: b24sync sandbox --write-config sandbox/b24sync.toml, then b24sync --config "
+    "sandbox/b24sync.toml reconcile --dry-run."
 )
 
 # --- 1C ------------------------------------------------------------------------------------------
@@ -139,6 +136,11 @@ PLANTED_KINDS = {
     "shared_email": N_("Two contacts sharing one e-mail"),
     "branch_pair": N_("Branches: one INN, different KPP"),
     "missing_requisite": N_("Company without a requisite (no INN)"),
+    "onec_phone_differs": N_("1C has other phones than Bitrix24"),
+    "onec_address_differs": N_("1C has another legal address"),
+    "onec_kpp_differs": N_("1C has another KPP"),
+    "onec_deletion_marked": N_("Counterparty marked for deletion in 1C"),
+    "onec_duplicate_inn": N_("Two 1C counterparties with one INN"),
 }
 
 # --- state and lock ------------------------------------------------------------------------------

@@ -28,13 +28,18 @@ def doctor(
 
     config = load_config(ctx.obj.config)
     checks = run_doctor(config, fix=fix)
-    table = Table(title=t(m.DOCTOR_TITLE, path=config.path))
-    for column in (m.DOCTOR_COL_CHECK, m.DOCTOR_COL_STATUS, m.DOCTOR_COL_DETAIL):
-        table.add_column(t(column))
-    for check in checks:
-        table.add_row(check.name, f"[{_STYLE[check.status]}]{t(_LABEL[check.status])}[/]", check.detail)
-    Console().print(table)
+    render_checks(Console(), checks, title=t(m.DOCTOR_TITLE, path=config.path))
     failed = sum(check.status == "failed" for check in checks)
     if failed:
         err_console.print(t(m.DOCTOR_FAILED, count=failed))
         raise typer.Exit(int(ExitCode.ERROR))
+
+
+def render_checks(console: Console, checks: list, title: str) -> None:
+    """The doctor's table: check, coloured status, detail."""
+    table = Table(title=title or None)
+    for column in (m.DOCTOR_COL_CHECK, m.DOCTOR_COL_STATUS, m.DOCTOR_COL_DETAIL):
+        table.add_column(t(column))
+    for check in checks:
+        table.add_row(check.name, f"[{_STYLE[check.status]}]{t(_LABEL[check.status])}[/]", check.detail)
+    console.print(table)

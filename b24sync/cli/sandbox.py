@@ -6,18 +6,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
 from b24sync import messages as m
 from b24sync.cli import app, err_console
-
-if TYPE_CHECKING:
-    from b24sync.demo import DemoReport
 from b24sync.i18n import t
 
 # The emulators and pandas are imported inside the commands: `b24sync --version` and `--help`
@@ -65,9 +61,10 @@ def sandbox(
 
 @app.command(help=t(m.DEMO_HELP), rich_help_panel=PANEL)
 def demo(
-    size: Annotated[int, typer.Option("--size", help=t(m.SANDBOX_OPT_SIZE), min=1)] = DEFAULT_SIZE,
+    size: Annotated[int, typer.Option("--size", help=t(m.SANDBOX_OPT_SIZE), min=20)] = DEFAULT_SIZE,
     seed: Annotated[int, typer.Option("--seed", help=t(m.SANDBOX_OPT_SEED))] = 0,
 ) -> None:
+    from b24sync.cli.sandbox_render import render_demo
     from b24sync.demo import run_demo
 
     out = Console()
@@ -75,34 +72,12 @@ def demo(
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
 
-        def on_entity(name: str):
-            task = progress.add_task(t(m.DEMO_READING, entity=name), total=None)
+        def reading(name: str):
+            task = progress.add_task(t(m.READING, entity=name), total=None)
             return lambda n: progress.advance(task, n)
 
-        report = run_demo(size, seed, on_entity=on_entity)
-    _render(out, report)
+        report = run_demo(size, seed, progress=reading)
+    render_demo(out, report)
     sys.stdout.flush()
-
-
-def _render(out: Console, report: DemoReport) -> None:
-    table = Table(title=t(m.DEMO_TABLE_TITLE))
-    for column in (m.DEMO_COL_ENTITY, m.DEMO_COL_RECORDS, m.DEMO_COL_REQUESTS, m.DEMO_COL_FLOOR):
-        table.add_column(t(column), justify="left" if column == m.DEMO_COL_ENTITY else "right")
-    for row in report.stats:
-        table.add_row(row.entity, f"{row.records:,}", str(row.requests), str(row.floor))
-    out.print(table)
-    samples = Table(title=t(m.DEMO_SAMPLE_TITLE))
-    for column in (m.DEMO_COL_COMPANY, m.DEMO_COL_INN, m.DEMO_COL_KPP, m.DEMO_COL_PHONES, m.DEMO_COL_EMAILS):
-        samples.add_column(t(column))
-    for row in report.samples:
-        samples.add_row(row["title"], row["inn"], row["kpp"], "\n".join(row["phones"]), "\n".join(row["emails"]))
-    out.print(samples)
-    planted = Table(title=t(m.DEMO_PLANTED_TITLE))
-    for column in (m.DEMO_COL_KIND, m.DEMO_COL_IDS, m.DEMO_COL_DETAIL):
-        planted.add_column(t(column))
-    for item in report.planted:
-        kind = t(m.PLANTED_KINDS[item.kind]) if item.kind in m.PLANTED_KINDS else item.kind
-        detail = "; ".join(f"{key}: {value}" for key, value in item.detail.items())
-        planted.add_row(kind, f"{item.entity} {', '.join(map(str, item.ids))}", detail)
-    out.print(planted)
-    out.print(t(m.DEMO_DONE, seconds=report.seconds, requests=report.requests, rejected=report.rejected))
+    if report.applied is not None and not report.applied.ok:
+        raise typer.Exit(1)
