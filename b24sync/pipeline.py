@@ -83,6 +83,19 @@ def _hold_shared_partner_managers(decided: DiffResult, pairs: pd.DataFrame, b24:
                    conflicts=[*decided.conflicts, *conflicts])
 
 
+def _only_known_managers(decided: DiffResult, b24_snap: Bitrix24Snapshot, onec_snap: OneCSnapshot) -> DiffResult:
+    """A manager can be written only as a user the target system has (matched by e-mail); a user
+    missing there would be planned again on every run, so such a change is not planned."""
+    if decided.decisions.empty:
+        return decided
+    known = {"bitrix24": {str(e).lower() for e in b24_snap.users.get("EMAIL", pd.Series(dtype=object)) if e},
+             "onec": {e for e in onec_snap.user_email.values() if e}}
+    rows = decided.decisions
+    unknown = (rows["field"] == "manager") & ~rows.apply(
+        lambda r: str(r["after"] or "").lower() in known.get(r["target"], set()), axis=1)
+    return replace(decided, decisions=rows[~unknown].reset_index(drop=True)) if unknown.any() else decided
+
+
 def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient, *, full: bool = False,
             only: set[str] | None = None, rules: FieldRules | None = None,
             progress: Progress | None = None) -> Prepared:
@@ -130,6 +143,7 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
     baseline = pd.DataFrame(state.baselines(), columns=["b24_key", "onec_key", "field", "value", "updated_at"])
     decided = diff(matched.pairs, nb.frame, onec_frame, rules, baseline[["b24_key", "onec_key", "field", "value"]])
     decided = _hold_shared_partner_managers(decided, matched.pairs, nb.frame, onec_snap)
+    decided = _only_known_managers(decided, b24_snap, onec_snap)
     plan = build_plan(matched, decided, nb.frame, onec_frame, rules, issues=[*nb.issues, *no.issues])
     return Prepared(plan=plan, baseline=decided.baseline, pairs=matched.pairs, b24=b24_snap, onec=onec_snap,
                     full=not incremental)

@@ -499,7 +499,8 @@ def _b24_requisites(companies: pd.DataFrame, requisites: pd.DataFrame | None, ad
         "preset": pd.to_numeric(_col(rq, "PRESET_ID", 0)).fillna(0).astype(np.int64).to_numpy(),
         "inn": _compact(_col(rq, "RQ_INN")),
         "kpp": _compact(_col(rq, "RQ_KPP")),
-        "full_name": _first_filled(_col(rq, "RQ_COMPANY_FULL_NAME"), _col(rq, "RQ_NAME"), _col(rq, "RQ_COMPANY_NAME")),
+        # the full legal name only: falling back to the short RQ_COMPANY_NAME would invent a value 1C never had
+        "full_name": _first_filled(_col(rq, "RQ_COMPANY_FULL_NAME"), _col(rq, "RQ_NAME")),
     })
     rq = rq[rq["row"].to_numpy() >= 0]
     if not rq["row"].is_monotonic_increasing or rq["row"].duplicated().any():
