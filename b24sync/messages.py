@@ -169,6 +169,8 @@ RECON_ISSUES = {
                        "ФизЛицо)."),
     "not_created_no_inn": N_("{record} is not created on the other side: it has no INN."),
     "not_created_invalid_inn": N_("{record} is not created on the other side: INN {value} is not valid."),
+    "deletion_marked": N_("{record} is marked for deletion in 1C; it is not created in Bitrix24 and deletions are "
+                          "not propagated."),
     "not_created_no_email": N_("{record} is not created on the other side: a person is matched by e-mail and "
                                "this one has none."),
     "not_created_unknown_kind": N_("{record} is not created on the other side: its legal form is unknown."),

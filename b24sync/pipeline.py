@@ -18,7 +18,7 @@ import pandas as pd
 from b24sync.config import Config
 from b24sync.extract import COUNTERPARTIES, Bitrix24Snapshot, OneCSnapshot, extract_bitrix24, extract_onec
 from b24sync.recon.diff import DiffResult, diff
-from b24sync.recon.match import match
+from b24sync.recon.match import MatchResult, match
 from b24sync.recon.model import Conflict, record_id
 from b24sync.recon.normalize import normalize_bitrix24, normalize_onec
 from b24sync.recon.plan import Plan, build_plan
@@ -83,6 +83,30 @@ def _hold_shared_partner_managers(decided: DiffResult, pairs: pd.DataFrame, b24:
                    conflicts=[*decided.conflicts, *conflicts])
 
 
+def _hold_deleted_twins(matched: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame) -> MatchResult:
+    """An unmatched Bitrix24 record whose key (INN, e-mail) belongs to a counterparty marked for
+    deletion in 1C is reported, not created again: re-creating it would undo the accountant's
+    decision and put a second record with that INN into 1C."""
+    deleted = onec[onec["deleted"].to_numpy(dtype=bool)]
+    if deleted.empty or matched.unmatched_b24.empty:
+        return matched
+    by_inn = {inn: key for inn, key in zip(deleted["inn"], deleted["key"], strict=True) if inn}
+    by_email = {e: key for emails, key in zip(deleted["emails"], deleted["key"], strict=True) for e in emails}
+    rows = b24[b24["key"].isin(set(matched.unmatched_b24))]
+    held: dict[str, str] = {}
+    for key, inn, emails, entity in zip(rows["key"], rows["inn"], rows["emails"], rows["entity"], strict=True):
+        twin = by_inn.get(inn) if entity != "contact" and inn else next(
+            (by_email[e] for e in emails if e in by_email), None)
+        if twin:
+            held[key] = twin
+    if not held:
+        return matched
+    conflicts = [Conflict("broken_link", "counterparty", (key, twin), "record_deleted", {"target": twin})
+                 for key, twin in held.items()]
+    return replace(matched, unmatched_b24=matched.unmatched_b24[~matched.unmatched_b24.isin(set(held))],
+                   conflicts=[*matched.conflicts, *conflicts])
+
+
 def _only_known_managers(decided: DiffResult, b24_snap: Bitrix24Snapshot, onec_snap: OneCSnapshot) -> DiffResult:
     """A manager can be written only as a user the target system has (matched by e-mail); a user
     missing there would be planned again on every run, so such a change is not planned."""
@@ -138,7 +162,8 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
     if entities is not None and "company" not in entities:
         onec_frame = onec_frame[onec_frame["kind"] == "individual"]
     in_scope = links[links["b24_key"].isin(nb.frame["key"]) & links["onec_key"].isin(onec_frame["key"])]
-    matched = match(nb.frame, onec_frame, in_scope if incremental else links)
+    matched = _hold_deleted_twins(match(nb.frame, onec_frame, in_scope if incremental else links), nb.frame,
+                                  onec_frame)
     rules = rules or config.fields
     baseline = pd.DataFrame(state.baselines(), columns=["b24_key", "onec_key", "field", "value", "updated_at"])
     decided = diff(matched.pairs, nb.frame, onec_frame, rules, baseline[["b24_key", "onec_key", "field", "value"]])

@@ -329,6 +329,7 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
     for rec in _rows(onec, match.unmatched_onec).to_dict("records"):
         key, kind = rec["key"], str(rec["kind"])
         if rec["deleted"]:
+            issues.append(Issue(key, "DeletionMark", True, "deletion_marked"))
             continue
         if kind == md.INDIVIDUAL:
             if not rec["emails"]:

@@ -205,3 +205,21 @@ def test_a_kill_during_apply_leaves_no_duplicate_and_loses_nothing(world, seed):
     assert sum(v - 1 for v in inns.values() if v > 1) <= planted_1c_dups + 2  # seeded twins and branches only
     state = State(config.state_path)
     assert state.db.execute("select count(*) from journal where status = 'sending'").fetchone()[0] == 0
+
+
+def test_losing_the_state_file_creates_no_duplicates(world):
+    sandbox, cfg_path, config, b24, onec = world
+    cli(cfg_path, "doctor", "--fix")
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    counts = (len(export_all(b24, "company", select=["ID"])), len(onec.query(CP, select=["Ref_Key"])))
+    for suffix in ("", "-wal", "-shm"):
+        path = type(config.state_path)(str(config.state_path) + suffix)
+        if path.exists():
+            path.unlink()
+    plan = plan_of(cfg_path)
+    assert not [op for op in plan["operations"] if op["action"] == "create"]
+    reported = {i["reason"] for i in plan["issues"]} | {c["reason"] for c in plan["conflicts"]}
+    assert reported & {"deletion_marked", "record_deleted"}, reported  # reported, not propagated
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert (len(export_all(b24, "company", select=["ID"])), len(onec.query(CP, select=["Ref_Key"]))) == counts
+    assert plan_of(cfg_path)["operations"] == []
