@@ -264,6 +264,9 @@ class Applier:
             for src, dst in (("full_name", "full_name"), ("inn", "inn"), ("kpp", "kpp")):
                 if _after(op, src):
                     body[dst] = _after(op, src)
+            manager = self.onec_user(_after(op, "manager"))
+            if manager:
+                body["manager"] = {"ref": manager}
             result = self.service.put_counterparty(str(op.key["b24_key"]).replace(":", "-"), body)
             actual = result["counterparty"]["ref"]
             self.actual_refs[str(op.target_id)] = actual
@@ -434,7 +437,8 @@ class Applier:
                 pair = (f"{op.entity}:{new_id}", str(op.key["onec_key"]))
                 self.journal.done(op, new_id, [(*pair, op.entity)], self._created_baseline(op, *pair))
             else:
-                pair = (str(op.key["b24_key"]), str(op.key["onec_key"]))
+                planned = record_id(str(op.key["onec_key"]))
+                pair = (str(op.key["b24_key"]), f"counterparty:{self.actual_refs.get(planned, planned)}")
                 self.journal.done(op, str(op.target_id), [(*pair, op.entity)],
                                   baselines.pop(pair, None) or self._created_baseline(op, *pair))
             report.done.append(op)

@@ -223,3 +223,19 @@ def test_losing_the_state_file_creates_no_duplicates(world):
     assert cli(cfg_path, "reconcile").exit_code == 0
     assert (len(export_all(b24, "company", select=["ID"])), len(onec.query(CP, select=["Ref_Key"]))) == counts
     assert plan_of(cfg_path)["operations"] == []
+
+
+def test_counterparties_written_through_the_http_service(world):
+    sandbox, cfg_path, config, b24, onec = world
+    text = cfg_path.read_text(encoding="utf-8") + '\n[onec.write_via]\ncounterparty = "http_service"\n'
+    cfg_path.write_text(text, encoding="utf-8")
+    cli(cfg_path, "doctor", "--fix")
+    before = len(sandbox.onec.request_log)
+    result = cli(cfg_path, "reconcile")
+    assert result.exit_code == 0, result.output
+    puts = [r for r in list(sandbox.onec.request_log)[before:] if r.method == "PUT"]
+    assert puts and all("/hs/b24sync/v1/counterparties/" in r.path for r in puts)
+    stamped = [r for r in export_all(b24, "company", select=["ID", "UF_CRM_1C_ID"]) if r["UF_CRM_1C_ID"]]
+    assert stamped and all(onec.get(CP, r["UF_CRM_1C_ID"]) is not None for r in stamped)
+    leftover = plan_of(cfg_path)["operations"]
+    assert leftover == [], [(o["target"], o["key"], o["fields"]) for o in leftover]
