@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Self
 from urllib.parse import urlsplit
 
 __all__ = ["App", "LoopbackHTTPServer", "Request", "Response", "ServerHandle", "serve"]
@@ -219,3 +220,49 @@ def serve(app: App, host: str = "127.0.0.1", port: int = 0, *, name: str = "sand
     )
     thread.start()
     return ServerHandle(server, thread)
+
+
+class LoopbackService:
+    """Lifecycle shared by the emulators: serve ``self.handle`` on loopback, stop, context manager.
+
+    A subclass sets ``host``, ``requested_port`` and ``server_name`` and defines ``handle``;
+    ``_on_stop`` releases anything else it runs (an event sender thread).
+    """
+
+    host: str = "127.0.0.1"
+    requested_port: int = 0
+    server_name: str = "sandbox-http"
+    _handle: ServerHandle | None = None
+
+    def handle(self, request: Request) -> Response:  # pragma: no cover - defined by subclasses
+        raise RuntimeError("a LoopbackService subclass must define handle()")
+
+    def start(self) -> Self:
+        if self._handle is None:
+            self._handle = serve(self.handle, self.host, self.requested_port, name=self.server_name)
+        return self
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.stop()
+        self._on_stop()
+
+    def _on_stop(self) -> None:
+        """Release resources besides the server; nothing by default."""
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._handle is None:
+            raise RuntimeError("the emulator is not started")
+        return int(self._handle.port)
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://{self.host}:{self.port}"

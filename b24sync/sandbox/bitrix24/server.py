@@ -15,11 +15,10 @@ import time
 from collections.abc import Callable
 from datetime import tzinfo
 from secrets import token_hex
-from types import TracebackType
 from typing import Any
 from urllib.parse import unquote
 
-from ..server import Request, Response, ServerHandle, serve
+from ..server import LoopbackService, Request, Response
 from .api import MOSCOW, MethodRegistry
 from .batch import command_methods, run_batch
 from .dispatch import ERROR_METHOD_NOT_FOUND, CallOutcome, Dispatcher
@@ -56,7 +55,7 @@ def _html(title: str) -> bytes:
     ).encode()
 
 
-class Bitrix24Emulator:
+class Bitrix24Emulator(LoopbackService):
     """A local Bitrix24 REST endpoint serving ``registry``'s methods over real HTTP on loopback.
 
     ``limits=None`` switches off both the leaky bucket and the operating-time limit (and, as on an
@@ -98,6 +97,7 @@ class Bitrix24Emulator:
         self.oauth_token = oauth_token
         self.expired_oauth_tokens: set[str] = set()
         self.host, self.requested_port = host, port
+        self.server_name = "b24-emulator"
         self.clock = clock
         self.tz = tz
         self.domain = domain
@@ -120,38 +120,16 @@ class Bitrix24Emulator:
             deliver=self._deliver_events,
         )
         self._sender: EventSender | None = None
-        self._handle: ServerHandle | None = None
 
-    # lifecycle -------------------------------------------------------------------------------
+    # lifecycle (start/stop/context manager/port come from LoopbackService) ---------------------
 
-    def start(self) -> Bitrix24Emulator:
-        if self._handle is None:
-            self._handle = serve(self.handle, self.host, self.requested_port, name="b24-emulator")
-        return self
-
-    def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.stop()
+    def _on_stop(self) -> None:
         if self._sender is not None:
             self._sender.close()
 
-    def __enter__(self) -> Bitrix24Emulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._handle is None:
-            raise RuntimeError("the emulator is not started")
-        return int(self._handle.port)
-
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self.origin
 
     @property
     def webhook_url(self) -> str:

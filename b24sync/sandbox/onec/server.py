@@ -12,10 +12,9 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from types import TracebackType
 from urllib.parse import quote
 
-from ..server import Request, Response, ServerHandle, serve
+from ..server import LoopbackService, Request, Response
 from .auth import check_basic
 from .faults import BEFORE_EXECUTION, Faults
 from .odata import ODataApp, Reply
@@ -39,7 +38,7 @@ def _html(status: int) -> Response:
     return Response(status, _HTML[status].encode("utf-8"), [("Content-Type", "text/html; charset=utf-8")])
 
 
-class OneCEmulator:
+class OneCEmulator(LoopbackService):
     """A local 1C:UT publication serving ``store`` over real HTTP.
 
     ``users``: login -> password (default ``{"Администратор": <random>}``). ``published``: the OData
@@ -68,6 +67,7 @@ class OneCEmulator:
         self.base = base.strip("/")
         self.users = users if users is not None else {"Администратор": secrets.token_urlsafe(12)}
         self.host, self.requested_port = host, port
+        self.server_name = "onec-emulator"
         self.published = set(published) if published is not None else set(self.store.schema.all_set_names())
         self.hs_app = hs_app
         self.clock = clock
@@ -76,36 +76,12 @@ class OneCEmulator:
                             inlinecount_ignores_paging=inlinecount_ignores_paging, skip_latency=skip_latency)
         self.request_log = RequestLog()
         self.faults = Faults()
-        self._handle: ServerHandle | None = None
 
-    # lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> OneCEmulator:
-        if self._handle is None:
-            self._handle = serve(self.handle, self.host, self.requested_port, name="onec-emulator")
-        return self
-
-    def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.stop()
-
-    def __enter__(self) -> OneCEmulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._handle is None:
-            raise RuntimeError("the emulator is not started")
-        return int(self._handle.port)
+    # lifecycle (start/stop/context manager/port come from LoopbackService) ---------------------
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/{quote(self.base)}/"
+        return f"{self.origin}/{quote(self.base)}/"
 
     @property
     def odata_url(self) -> str:
