@@ -191,7 +191,7 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         rules = FieldRules.from_dict(fields_table.data)
     except ConfigError as exc:
-        raise ConfigError(f"{exc} ({config_path})") from None
+        raise ConfigError(t(m.CONFIG_IN_FILE, message=exc, path=config_path)) from None
     sync = root.table("reconcile")
     max_changes = sync.get("max_changes", int, 0) or None
     sync.reject_unknown()

@@ -20,6 +20,7 @@ CONFIG_SECRET_INLINE = N_(
     "{key} in {path} looks like a secret; secrets never go in the config file. Put it in the "
     "environment or in an owner-only secrets file (secrets.file)."
 )
+CONFIG_IN_FILE = N_("{message} (in {path})")
 CONFIG_FILE_MISSING = N_("{key} in {path} names {file}, which does not exist.")
 FILE_UNREADABLE = N_("Cannot read {path} ({key}): {reason}.")
 FILE_NOT_OWNER_ONLY = N_(
@@ -308,4 +309,7 @@ RESOLVED_IN_DOUBT = N_("Settled {count} operation(s) left in doubt by an interru
 PLAN_SAVED = N_("Plan saved to {path}.")
 USERFIELD_MISSING = N_(
     "The Bitrix24 field {field} does not exist on {entity}; b24sync stores the 1C link there. Run: b24sync doctor --fix"
+)
+ONEC_NOT_CONFIGURED = N_(
+    "onec.odata_url is not set in {path}; reconciliation needs the 1C base (see config.example.toml)."
 )

@@ -47,7 +47,7 @@ def clients(config: Config) -> tuple[Bitrix24Client, OneCClient, ServiceClient |
     if not onec_cfg.odata_url:
         from b24sync.errors import ConfigError
 
-        raise ConfigError(t(m.CHECK_ONEC_NOT_CONFIGURED) + f" ({config.path})")
+        raise ConfigError(t(m.ONEC_NOT_CONFIGURED, path=config.path))
     onec = OneCClient(onec_cfg.odata_url, onec_cfg.user, password, server_tz=onec_cfg.tzinfo(),
                       page_size=onec_cfg.page_size, honour_if_match=onec_cfg.honour_if_match)
     service = (ServiceClient(onec_cfg.http_service_url, onec_cfg.user, password)
