@@ -3,7 +3,7 @@
 Values are normalized once per *unique* raw value and mapped back, so a million records cost
 what their distinct phones, e-mails and INNs cost:
 
-- phones → E.164 with ``phonenumbers`` (region RU, ``8XXXXXXXXXX`` → +7). Plain Russian numbers
+- phones → E.164 with ``phonenumbers`` (region RU, ``8`` + ten digits → +7). Plain Russian numbers
   in any of the usual spellings take a vectorized path that applies ``phonenumbers``' own RU
   metadata patterns; everything else (other countries, extensions, odd text) goes through
   ``phonenumbers.parse`` itself. Both paths give the same answer (a unit test checks it);

@@ -27,7 +27,7 @@ _PHONE_WEIGHTS = np.array([0.22, 0.16, 0.12, 0.16, 0.06, 0.08, 0.05, 0.07, 0.04,
 
 
 def format_phone_messy(e164: str, rng: np.random.Generator) -> str:
-    """One canonical ``+7XXXXXXXXXX`` number written the way a manager might have typed it."""
+    """One canonical ``+7`` plus ten digits number written the way a manager might have typed it."""
     return format_phones_messy([e164], rng)[0]
 
 

@@ -96,7 +96,8 @@ _KPP_RE = re.compile(r"\d{4}[\dA-Z]{2}\d{3}")
 
 
 def is_valid_kpp(value: object) -> bool:
-    """KPP has no check digit; the format NNNNPPXXX (PP may be letters since 2013) is all one can check."""
+    """KPP has no check digit; the layout (tax office 4 digits,
+    reason 2 characters, letters allowed since 2013, number 3 digits) is all one can check."""
     return isinstance(value, str) and _KPP_RE.fullmatch(value) is not None and value[:4] != "0000"
 
 
@@ -129,5 +130,5 @@ def mobile(prefixes: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray
 
 
 def e164(national: np.ndarray) -> np.ndarray:
-    """Canonical ``+7XXXXXXXXXX`` strings (object array) for 10-digit national numbers."""
+    """Canonical ``+7`` plus ten digits strings (object array) for 10-digit national numbers."""
     return _objects([f"+7{v}" for v in np.asarray(national, dtype=np.int64).tolist()])

@@ -1,7 +1,7 @@
 """Turning results into the bytes a PHP portal would send: JSON envelopes, XML, error bodies.
 
 The portal's JSON comes from PHP's ``json_encode`` without ``JSON_UNESCAPED_SLASHES`` or
-``JSON_UNESCAPED_UNICODE``, so ``/`` is sent as ``\\/`` and non-ASCII as ``\\uXXXX``, and
+``JSON_UNESCAPED_UNICODE``, so ``/`` is sent as ``\\/`` and non-ASCII as ``\\u043f``-style escapes, and
 ``<``, ``>``, ``&``, ``'`` are hex-escaped. Any JSON parser reads that back identically; a client
 that greps raw bodies does not, which is the point of reproducing it.
 """

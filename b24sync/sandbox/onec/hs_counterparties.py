@@ -112,7 +112,8 @@ def _validate(key: str, body: dict[str, Any]) -> Problems:
         if kind != "ЮрЛицо":
             p.add("kpp", "kpp_not_allowed", "КПП указывается только для юридических лиц")
         elif not isinstance(kpp, str) or len(kpp) != 9 or not (kpp[:4].isdigit() and kpp[6:].isdigit()):
-            p.add("kpp", "invalid_format", f"КПП {kpp}: нужно 9 символов (NNNNPPXXX)")
+            p.add("kpp", "invalid_format", f"КПП {kpp}: нужно 9 символов: "
+                  "код налогового органа (4), причина (2), номер (3)")
     for field in ("ref", "expected_data_version", "full_name", "comment"):
         if field in body and not isinstance(body[field], str):
             p.add(field, "invalid_format", f"«{field}» должно быть строкой")
