@@ -313,3 +313,16 @@ USERFIELD_MISSING = N_(
 ONEC_NOT_CONFIGURED = N_(
     "onec.odata_url is not set in {path}; reconciliation needs the 1C base (see config.example.toml)."
 )
+
+# --- status --------------------------------------------------------------------------------------
+STATUS_HELP = N_("Show the state of this instance: recent runs, links, the journal, watermarks.")
+STATUS_TITLE = N_("b24sync status — {instance} ({path})")
+STATUS_RUNS = N_("Recent runs")
+STATUS_COL_STARTED = N_("Started")
+STATUS_COL_COMMAND = N_("Command")
+STATUS_COL_STATUS = N_("Status")
+STATUS_COL_SUMMARY = N_("Summary")
+STATUS_FACTS = N_(
+    "{links} linked pairs; journal: {journal}; Bitrix24 watermark: {watermark}; 1C versions known: {versions}"
+)
+STATUS_NO_STATE = N_("No state yet at {path}: run 'b24sync reconcile --dry-run' first.")

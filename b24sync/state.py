@@ -93,6 +93,16 @@ class State:
     def last_runs(self, limit: int = 10) -> list[dict[str, Any]]:
         return list(self.db["runs"].rows_where(order_by="started_at desc", limit=limit))
 
+    def summary(self) -> dict[str, Any]:
+        """Counts for ``b24sync status``: links, journal rows by status, watermarks, known 1C versions."""
+        journal = dict(self.db.execute("select status, count(*) from journal group by status").fetchall())
+        return {
+            "links": self.db["links"].count,
+            "journal": journal,
+            "watermarks": {row["name"]: row["value"] for row in self.db["watermarks"].rows},
+            "onec_versions": self.db["onec_versions"].count,
+        }
+
     # -- watermarks and versions ----------------------------------------------------------------------
 
     def watermark(self, name: str) -> str | None:

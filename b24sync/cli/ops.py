@@ -43,3 +43,30 @@ def render_checks(console: Console, checks: list, title: str) -> None:
     for check in checks:
         table.add_row(check.name, f"[{_STYLE[check.status]}]{t(_LABEL[check.status])}[/]", check.detail)
     console.print(table)
+
+
+@app.command(help=t(m.STATUS_HELP), rich_help_panel="Service")
+def status(ctx: typer.Context) -> None:
+    import json
+
+    from b24sync.state import State
+
+    config = load_config(ctx.obj.config)
+    console = Console()
+    if not config.state_path.exists():
+        console.print(t(m.STATUS_NO_STATE, path=config.state_path), markup=False)
+        return
+    state = State(config.state_path)
+    facts = state.summary()
+    journal = ", ".join(f"{k} {v}" for k, v in sorted(facts["journal"].items())) or "-"
+    console.print(t(m.STATUS_TITLE, instance=config.instance, path=config.state_path), markup=False)
+    console.print(t(m.STATUS_FACTS, links=facts["links"], journal=journal, versions=facts["onec_versions"],
+                    watermark=next(iter(facts["watermarks"].values()), "-")), markup=False, highlight=False)
+    table = Table(title=t(m.STATUS_RUNS))
+    for column in (m.STATUS_COL_STARTED, m.STATUS_COL_COMMAND, m.STATUS_COL_STATUS, m.STATUS_COL_SUMMARY):
+        table.add_column(t(column))
+    for run in state.last_runs(10):
+        summary = json.loads(run.get("summary") or "{}")
+        brief = ", ".join(f"{k}: {v}" for k, v in summary.items() if isinstance(v, (int, str)))
+        table.add_row(run["started_at"], run["command"], run["status"], brief)
+    console.print(table)

@@ -239,3 +239,13 @@ def test_counterparties_written_through_the_http_service(world):
     assert stamped and all(onec.get(CP, r["UF_CRM_1C_ID"]) is not None for r in stamped)
     leftover = plan_of(cfg_path)["operations"]
     assert leftover == [], [(o["target"], o["key"], o["fields"]) for o in leftover]
+
+
+def test_status_shows_runs_links_and_journal(world):
+    sandbox, cfg_path, config, *_ = world
+    assert "No state yet" in cli(cfg_path, "status").output
+    cli(cfg_path, "doctor", "--fix")
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    shown = cli(cfg_path, "status")
+    assert shown.exit_code == 0
+    assert "linked pairs" in shown.output and "done" in shown.output and "reconcile" in shown.output
