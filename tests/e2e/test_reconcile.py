@@ -249,3 +249,16 @@ def test_status_shows_runs_links_and_journal(world):
     shown = cli(cfg_path, "status")
     assert shown.exit_code == 0
     assert "linked pairs" in shown.output and "done" in shown.output and "reconcile" in shown.output
+
+
+def test_only_and_csv(world):
+    sandbox, cfg_path, config, *_ = world
+    cli(cfg_path, "doctor", "--fix")
+    contacts = plan_of(cfg_path, "--only", "contacts")
+    assert contacts["operations"] and {op["entity"] for op in contacts["operations"]} <= {"contact", "counterparty"}
+    assert all(op["key"].get("b24_key") in (None, "") or op["key"]["b24_key"].startswith("contact:")
+               for op in contacts["operations"])
+    result = cli(cfg_path, "reconcile", "--dry-run", "--format", "csv")
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("op_id,action,target,entity") and len(lines) > 1
+    assert cli(cfg_path, "reconcile", "--only", "deals").exit_code == 2
