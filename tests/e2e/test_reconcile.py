@@ -262,3 +262,31 @@ def test_only_and_csv(world):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("op_id,action,target,entity") and len(lines) > 1
     assert cli(cfg_path, "reconcile", "--only", "deals").exit_code == 2
+
+
+def test_incremental_and_full_plan_the_same_changes(world):
+    sandbox, cfg_path, config, b24, onec = world
+    cli(cfg_path, "doctor", "--fix")
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    linked = links(config)
+    companies = sorted(int(k.split(":")[1]) for k in linked if k.startswith("company:"))
+    for cid in companies[:3]:
+        phones = b24.call("crm.company.get", {"id": cid}).get("PHONE") or []
+        if phones:
+            b24.call("crm.company.update", {"id": cid, "fields": {"PHONE": [{"ID": phones[0]["ID"], "DELETE": "Y"}]}})
+    onec.update(CP, linked[f"company:{companies[4]}"], {"КПП": "770145001"})
+    mark = len(sandbox.onec.request_log)
+    incremental = plan_of(cfg_path)
+    incremental_reads = len(sandbox.onec.request_log) - mark
+    prepared_full = len(sandbox.onec.request_log)
+    full = plan_of(cfg_path, "--full")
+    full_reads = len(sandbox.onec.request_log) - prepared_full
+    assert incremental_reads <= full_reads + 2  # the scan + a fetch of changed refs, not a full read
+    from b24sync.pipeline import prepare
+    from b24sync.reconcile import clients
+
+    b24_client, onec_client, _ = clients(config)
+    assert prepare(config, State(config.state_path), b24_client, onec_client).full is False  # really incremental
+    key = lambda p: sorted((o["action"], o["target"], json.dumps(o["key"], sort_keys=True),  # noqa: E731
+                            json.dumps(o["fields"], sort_keys=True, ensure_ascii=False)) for o in p["operations"])
+    assert incremental["operations"] and key(incremental) == key(full)
