@@ -182,6 +182,7 @@ def test_a_saved_plan_refuses_stale_records(world, tmp_path):
 def test_a_kill_during_apply_leaves_no_duplicate_and_loses_nothing(world, seed):
     sandbox, cfg_path, config, b24, onec = world
     cli(cfg_path, "doctor", "--fix")
+    sandbox.bitrix24.request_log.clear()
     sandbox.bitrix24.faults.add(None, "slow_after_commit", count=10_000, delay=0.15)
     writes_at_kill = random.Random(seed).randint(1, 6)
     proc = subprocess.Popen([sys.executable, "-m", "b24sync", "--config", str(cfg_path), "reconcile"],
@@ -192,6 +193,9 @@ def test_a_kill_during_apply_leaves_no_duplicate_and_loses_nothing(world, seed):
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    journal = dict(State(config.state_path).db.execute(
+        "select status, count(*) from journal group by status").fetchall())
+    assert journal.get("done", 0) > 0 and journal.get("pending", 0) + journal.get("sending", 0) > 0, journal
     sandbox.bitrix24.faults.clear()
     again = cli(cfg_path, "reconcile")
     assert again.exit_code == 0, again.output
