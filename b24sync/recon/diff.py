@@ -88,7 +88,11 @@ def _values(frame: pd.DataFrame, pos: np.ndarray, name: str) -> np.ndarray:
 
 
 def _lengths(values: np.ndarray) -> np.ndarray:
-    return pd.Series(values, dtype=object).str.len().fillna(0).to_numpy(dtype=np.int64)
+    """``len`` of each value (0 for a missing or unsized one)."""
+    try:  # the usual case: every value is a str or a tuple
+        return np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    except TypeError:
+        return pd.Series(values, dtype=object).str.len().fillna(0).to_numpy(dtype=np.int64)
 
 
 def _ne(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -104,21 +108,28 @@ def _baseline_arrays(pairs: pd.DataFrame, baseline: pd.DataFrame | None, fields:
             out[f] = (np.full(n, None, dtype=object), np.zeros(n, dtype=bool))
         return out
     pair_index = pd.Index(pairs["b24_key"].to_numpy(dtype=object))
-    pos = pair_index.get_indexer(baseline["b24_key"].to_numpy(dtype=object))
+    # the baseline repeats each pair once per field: look each distinct key up once
+    key_codes, key_uniq = pd.factorize(baseline["b24_key"].to_numpy(dtype=object))
+    pos = np.append(pair_index.get_indexer(key_uniq), -1)[key_codes]  # a missing key (code -1) → -1
+    del key_codes, key_uniq
     onec = pairs["onec_key"].to_numpy(dtype=object)
     ok = pos >= 0
     ok[ok] = onec[pos[ok]] == baseline["onec_key"].to_numpy(dtype=object)[ok]
-    names = baseline["field"].to_numpy(dtype=object)
+    name_codes, name_uniq = pd.factorize(baseline["field"].to_numpy(dtype=object))
+    if len(name_uniq) < 127:
+        name_codes = name_codes.astype(np.int8)
+    code_of = {name: code for code, name in enumerate(name_uniq.tolist())}
     values = baseline["value"].to_numpy(dtype=object)
     for f in fields:
-        sel = ok & (names == f)
+        sel = ok & (name_codes == code_of.get(f, -2))
         arr = np.full(n, None, dtype=object)
         has = np.zeros(n, dtype=bool)
         vals = values[sel]
-        if f in md.SET_FIELDS and len(vals):
+        kinds = set(map(type, vals))  # exact tuples / strings (the usual case) are used as they are
+        if f in md.SET_FIELDS and len(vals) and kinds != {tuple}:
             vals = np.fromiter((tuple(v) if isinstance(v, list | tuple) else () for v in vals), dtype=object,
                                count=len(vals))
-        elif len(vals):
+        elif f not in md.SET_FIELDS and len(vals) and kinds != {str}:
             vals = pd.Series(vals, dtype=object).fillna("").astype(str).to_numpy(dtype=object)
         arr[pos[sel]] = vals
         has[pos[sel]] = True

@@ -471,6 +471,13 @@ def _modified(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 # --- Bitrix24 ---------------------------------------------------------------------------------
+def _prefixed(prefix: str, values: np.ndarray) -> np.ndarray:
+    """``prefix + value`` per value, as ``np.char.add`` over fixed-width text gives it, without the round trip."""
+    if all(type(v) is str for v in values) and "\x00" not in "".join(values.tolist()):
+        return prefix + values  # object arrays add element-wise
+    return np.char.add(prefix, values.astype(str)).astype(object)  # trailing NULs dropped, as before
+
+
 def _kpp_bad(kpp: np.ndarray) -> np.ndarray:
     return per_unique(kpp, lambda k: bool(k) and not _KPP_RE.fullmatch(k), missing=False).astype(bool)
 
@@ -538,7 +545,7 @@ def _b24_requisites(companies: pd.DataFrame, requisites: pd.DataFrame | None, ad
 def _b24_frame(frame: pd.DataFrame, entity: str, users: pd.Series, issues: _Issues) -> dict[str, Any]:
     n = len(frame)
     ids = pd.to_numeric(frame["ID"]).astype(np.int64).to_numpy()
-    keys = np.char.add(f"{entity}:", ids.astype(str)).astype(object)
+    keys = _prefixed(f"{entity}:", ids.astype(str).astype(object))
     phones_pos, phone_ids, phone_raw = _b24_multifield(frame, "PHONE")
     phones, raw_phones = _multivalue(n, phones_pos, phone_ids, phone_raw, keys, "phones", normalize_phone,
                                      "invalid_phone", issues)
@@ -664,7 +671,7 @@ def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[s
     if n == 0:
         return Normalized(md.empty_party_frame(), [])
     ref = per_unique(frame["Ref_Key"], lambda v: str(v).strip().lower())
-    keys = np.char.add("counterparty:", ref.astype(str)).astype(object)
+    keys = _prefixed("counterparty:", ref)
     yur = per_unique(_col(frame, "ЮрФизЛицо", None), str)
     kind = pd.Series(yur).map(ONEC_KINDS).fillna(md.UNKNOWN).to_numpy(dtype=object)
     issues.add(keys, "kind", yur, "unknown_kind", kind == md.UNKNOWN)

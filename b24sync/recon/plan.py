@@ -157,6 +157,11 @@ class Plan:
 
 def _safe(value: Any) -> Any:
     """JSON-safe copy: tuples → lists, datetimes → ISO, Decimals → str, numpy scalars → Python."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # the common leaves, as they are
+        return value
+    if kind is dict:
+        return {str(k): _safe(v) for k, v in value.items()}
     if isinstance(value, Mapping):
         return {str(k): _safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -172,8 +177,12 @@ def _safe(value: Any) -> Any:
     return value
 
 
+_DIGEST_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+_KEY_JSON = json.JSONEncoder(sort_keys=True)
+
+
 def _digest(payload: Any, length: int = 24) -> str:
-    text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = _DIGEST_JSON.encode(payload)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
@@ -361,6 +370,17 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
     return ops, issues
 
 
+def _records(frame: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
+    """``frame[cols].to_dict("records")`` for the party frame's text, category and object columns, column-wise."""
+    values = [_list(frame[c]) for c in cols]
+    return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
+
+
+def _list(column: pd.Series) -> list:
+    """A column's values as a plain list (iterating a string-dtype Series boxes each value slowly)."""
+    return column.to_numpy(dtype=object).tolist()
+
+
 def _link_ref(link: str) -> str:
     return md.record_id(link) if link else ""
 
@@ -378,21 +398,21 @@ def _updates(match: MatchResult, result: DiffResult, b24: pd.DataFrame, onec: pd
     b_keys = pd.unique(np.concatenate([stale["b24_key"].to_numpy(dtype=object), to_b["b24_key"].to_numpy(dtype=object),
                                        new_pairs["b24_key"].to_numpy(dtype=object)]))
     cols = ["key", "entity", "version", "link", "raw_phones", "raw_emails"]
-    b_rows = {r["key"]: r for r in _rows(b24, b_keys)[cols].to_dict("records")}
-    o_rows = {r["key"]: r for r in _rows(onec, to_o["onec_key"].unique())[cols].to_dict("records")}
+    b_rows = {r["key"]: r for r in _records(_rows(b24, b_keys), cols)}
+    o_rows = {r["key"]: r for r in _records(_rows(onec, to_o["onec_key"].unique()), cols)}
     wanted = pairs[pairs["b24_key"].isin(b_keys) | pairs["onec_key"].isin(list(o_rows))]
-    partner = dict(zip(wanted["b24_key"], wanted["onec_key"], strict=True))
+    partner = dict(zip(_list(wanted["b24_key"]), _list(wanted["onec_key"]), strict=True))
     b_of = {o: b for b, o in partner.items()}
 
     b_fields: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in b_keys}
-    for b_key, o_key in zip(stale["b24_key"], stale["onec_key"], strict=True):
+    for b_key, o_key in zip(_list(stale["b24_key"]), _list(stale["onec_key"]), strict=True):
         b_fields[b_key][LINK_FIELD] = {
             "before": _link_ref(b_rows[b_key]["link"]), "after": md.record_id(o_key), "reason": "link_field"}
     o_fields: dict[str, dict[str, dict[str, Any]]] = {}
     for row in decisions.itertuples(index=False):
         bucket = b_fields[row.b24_key] if row.target == md.B24 else o_fields.setdefault(row.onec_key, {})
         bucket[row.field] = {"before": jsonable(row.before), "after": jsonable(row.after), "reason": row.reason}
-    new_how = dict(zip(new_pairs["b24_key"], new_pairs["matched_by"], strict=True))
+    new_how = dict(zip(_list(new_pairs["b24_key"]), _list(new_pairs["matched_by"]), strict=True))
     ops: list[Operation] = []
     b_norm = {name: _norm_table(name, [b_rows[k][f"raw_{name}"] for k, f in b_fields.items() if name in f])
               for name in B24_MULTIFIELD}
@@ -465,7 +485,7 @@ def build_plan(match: MatchResult, decisions: DiffResult, b24: pd.DataFrame, one
     update_ops = _updates(match, decisions, b24, onec)
     order = {a: i for i, a in enumerate(ACTIONS)}
     ops = sorted(create_ops + update_ops, key=lambda op: (order[op.action], op.target, op.entity,
-                                                          json.dumps(op.key, sort_keys=True), op.op_id))
+                                                          _KEY_JSON.encode(op.key), op.op_id))
     conflicts = tuple(sorted([*match.conflicts, *decisions.conflicts], key=lambda c: (c.kind, c.records, c.reason)))
     all_issues = tuple(sorted([*issues, *create_issues], key=lambda i: (i.record_key, i.field, i.reason, i.value)))
     rejected = tuple(decisions.rejected_edits)
