@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Self
+from typing import Generic, Self, TypeVar
 from urllib.parse import urlsplit
 
 __all__ = ["App", "LoopbackHTTPServer", "Request", "Response", "ServerHandle", "serve"]
@@ -266,3 +266,26 @@ class LoopbackService:
     def origin(self) -> str:
         """``http://127.0.0.1:PORT``."""
         return f"http://{self.host}:{self.port}"
+
+
+T = TypeVar("T")
+
+
+class ThreadSafeLog(list[T], Generic[T]):
+    """A list the server threads append to while a test reads it: ``append``/``clear``/``snapshot`` locked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+
+    def append(self, item: T) -> None:
+        with self._lock:
+            super().append(item)
+
+    def clear(self) -> None:
+        with self._lock:
+            super().clear()
+
+    def snapshot(self) -> list[T]:
+        with self._lock:
+            return list(self)

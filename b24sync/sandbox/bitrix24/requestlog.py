@@ -7,8 +7,9 @@ Hence the :attr:`RequestLog.writes` view, which classifies REST methods as reads
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
+
+from ..server import ThreadSafeLog
 
 __all__ = ["READ_METHODS", "READ_SUFFIXES", "RequestLog", "RequestRecord", "is_read_method"]
 
@@ -60,24 +61,8 @@ class RequestRecord:
     fault: str | None = None
 
 
-class RequestLog(list[RequestRecord]):
+class RequestLog(ThreadSafeLog[RequestRecord]):
     """A list of :class:`RequestRecord` with thread-safe ``append``/``clear`` and a ``writes`` view."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-
-    def append(self, record: RequestRecord) -> None:
-        with self._lock:
-            super().append(record)
-
-    def clear(self) -> None:
-        with self._lock:
-            super().clear()
-
-    def snapshot(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self)
 
     @property
     def writes(self) -> list[tuple[RequestRecord, str]]:

@@ -6,8 +6,9 @@ versus ``+`` and ``guid'…'`` literals stay visible), ``headers`` have ``Author
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
+
+from ..server import ThreadSafeLog
 
 __all__ = ["RequestLog", "RequestRecord"]
 
@@ -32,24 +33,8 @@ class RequestRecord:
         return self.method in ("POST", "PATCH", "PUT", "MERGE", "DELETE")
 
 
-class RequestLog(list[RequestRecord]):
+class RequestLog(ThreadSafeLog[RequestRecord]):
     """A thread-safe list of :class:`RequestRecord`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-
-    def append(self, record: RequestRecord) -> None:
-        with self._lock:
-            super().append(record)
-
-    def clear(self) -> None:
-        with self._lock:
-            super().clear()
-
-    def snapshot(self) -> list[RequestRecord]:
-        with self._lock:
-            return list(self)
 
     @property
     def writes(self) -> list[RequestRecord]:
