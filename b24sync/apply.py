@@ -15,11 +15,14 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
 from b24sync import messages as m
+from b24sync.documents.model import ORDERS, SEEN
+from b24sync.documents.write import WRITE_BACK, DocumentWriter
 from b24sync.errors import B24SyncError
 from b24sync.extract import COUNTERPARTIES
 from b24sync.i18n import t
@@ -39,6 +42,7 @@ PARTNERS = "Catalog_Партнеры"
 KINDS = "Catalog_ВидыКонтактнойИнформации"
 PARTNER_KIND = {"legal": "Компания", "sole_proprietor": "Компания", "individual": "ЧастноеЛицо"}
 ONEC_KIND = {"legal": "ЮрЛицо", "sole_proprietor": "ИндивидуальныйПредприниматель", "individual": "ФизЛицо"}
+DOCUMENTS = {"order": "deal", "interest": "lead"}  # operation entity → the Bitrix24 record it comes from
 PARTNER_NS = uuid.UUID("0b3c2d9e-7f64-4e0b-9c51-2a4d6e8f1b24")
 
 
@@ -48,6 +52,7 @@ class ApplyReport:
     failed: list[tuple[Operation, str]] = field(default_factory=list)
     stale: list[tuple[Operation, str]] = field(default_factory=list)
     skipped: int = 0  # already done by an earlier run
+    warnings: list[str] = field(default_factory=list)  # done, but worth a look (e.g. 1C totals differ)
 
     @property
     def ok(self) -> bool:
@@ -85,6 +90,8 @@ class Applier:
         self._onec_users: dict[str, str] | None = None
         self._kinds: dict[str, str] | None = None
         self.actual_refs: dict[str, str] = {}  # planned 1C ref → ref the HTTP service assigned
+        self.documents = DocumentWriter(onec, service, self.write_via)
+        self._write_backs: list[tuple[Operation, str]] = []
 
     # -- reference data, read once per apply ------------------------------------------------------------
 
@@ -115,7 +122,9 @@ class Applier:
         """Settle operations a killed run left ``sending``: look each create up; never re-send blindly."""
         ops = self.journal.in_doubt()
         for op in ops:
-            if op.action == "create" and op.target == "bitrix24":
+            if op.entity in DOCUMENTS:  # idempotent by deal / lead: planned and sent again
+                pass
+            elif op.action == "create" and op.target == "bitrix24":
                 origin = str(_after(op, "ORIGIN_ID", ""))
                 found = find_by_origin(self.b24, op.entity, ORIGINATOR, [origin]).get(origin)
                 if found:
@@ -152,7 +161,9 @@ class Applier:
                     stale[op.op_id] = "deleted"
                 elif planned is not None and now != planned:
                     stale[op.op_id] = f"DATE_MODIFY {planned.isoformat()} → {now.isoformat()}"
-        wanted_1c = {op.target_id: op for op in ops if op.target == "onec" and op.action != "create"}
+        stale.update(self._stale_documents(ops))
+        wanted_1c = {op.target_id: op for op in ops if op.target == "onec" and op.action != "create"
+                     and op.entity not in DOCUMENTS}
         if wanted_1c:
             rows = self.onec.fetch_many(COUNTERPARTIES, list(wanted_1c), select=["Ref_Key", "DataVersion"])
             current_1c = {r["Ref_Key"]: r["DataVersion"] for r in rows}
@@ -162,6 +173,37 @@ class Applier:
                     stale[op.op_id] = "deleted"
                 elif planned_dv and current_1c[ref] != planned_dv:
                     stale[op.op_id] = f"DataVersion {planned_dv} → {current_1c[ref]}"
+        return stale
+
+    def _stale_documents(self, ops: list[Operation]) -> dict[str, str]:
+        """Deals / leads changed since planned, and orders 1C changed since planned."""
+        stale: dict[str, str] = {}
+        for entity, source in DOCUMENTS.items():
+            wanted = {int(record_id(str(op.key["b24_key"]))): op for op in ops if op.entity == entity}
+            if not wanted:
+                continue
+            ids = sorted(wanted)
+            current = {}
+            for start in range(0, len(ids), 500):
+                for row in export_all(self.b24, source, select=["ID", "DATE_MODIFY"],
+                                      filters={"@ID": ids[start:start + 500]}):
+                    current[int(row["ID"])] = row["DATE_MODIFY"]
+            for record, op in wanted.items():
+                planned = _when(op.precondition.get("DATE_MODIFY"))
+                now = current.get(record)
+                if now is None:
+                    stale[op.op_id] = "deleted"
+                elif planned is not None and now != planned:
+                    stale[op.op_id] = f"DATE_MODIFY {planned.isoformat()} → {now.isoformat()}"
+        updates = {op.target_id: op for op in ops if op.entity == "order" and op.action == "update"}
+        if updates:
+            rows = self.onec.fetch_many(ORDERS, list(updates), select=["Ref_Key", "DataVersion"])
+            versions = {r["Ref_Key"]: r["DataVersion"] for r in rows}
+            for ref, op in updates.items():
+                if ref not in versions:
+                    stale.setdefault(op.op_id, "deleted")
+                elif op.precondition.get("DataVersion") and versions[ref] != op.precondition["DataVersion"]:
+                    stale.setdefault(op.op_id, f"DataVersion {op.precondition['DataVersion']} → {versions[ref]}")
         return stale
 
     # -- the run ---------------------------------------------------------------------------------------
@@ -188,7 +230,11 @@ class Applier:
         onec_ops = [op for op in todo if op.target == "onec"]
         b24_ops = [op for op in todo if op.target == "bitrix24"]
         for op in onec_ops:  # 1C creates first: the Bitrix24 link operations then name existing objects
-            self._run_onec(op, report, baseline_by_pair)
+            if op.entity in DOCUMENTS:
+                self._run_document(op, report)
+            else:
+                self._run_onec(op, report, baseline_by_pair)
+        self._flush_write_backs(report)
         for chunk in self._b24_chunks(b24_ops):
             self._run_b24(chunk, report, baseline_by_pair)
         failed_pairs = {(op.key.get("b24_key"), op.key.get("onec_key")) for op, _ in (*report.failed, *report.stale)}
@@ -312,6 +358,62 @@ class Applier:
             if manager:
                 self.onec.update(PARTNERS, current["Партнер_Key"], {"ОсновнойМенеджер_Key": manager},
                                  record=str(op.key.get("b24_key")))
+
+    # -- documents (orders, interests) ------------------------------------------------------------------
+
+    def _run_document(self, op: Operation, report: ApplyReport) -> None:
+        """The 1C write now; the Bitrix24 write-back and ``done`` when the batch of write-backs goes."""
+        self.journal.mark([op.op_id], SENDING)
+        try:
+            if op.entity == "order":
+                payload = _after(op, "order")
+                ref, total = self.documents.write_order(op.action, str(op.target_id), payload, op.precondition,
+                                                        self.actual_refs)
+                expected = Decimal(str(payload["amount"]))
+                if abs(total - expected) > Decimal("0.01"):
+                    report.warnings.append(t(m.ORDER_TOTAL_DIFFERS, deal=op.key["b24_key"], onec=total,
+                                             b24=expected))
+            else:
+                ref = self.documents.write_interest(str(op.target_id), _after(op, "interest"), self.actual_refs)
+        except (OneCError, B24SyncError) as exc:
+            self.journal.mark([op.op_id], FAILED, error=str(exc))
+            report.failed.append((op, str(exc)))
+            self._tick()
+            return
+        self._write_backs.append((op, ref))
+        if len(self._write_backs) >= MAX_BATCH:
+            self._flush_write_backs(report)
+
+    def _flush_write_backs(self, report: ApplyReport) -> None:
+        pending, self._write_backs = self._write_backs, []
+        if not pending:
+            return
+        commands = {}
+        for n, (op, ref) in enumerate(pending):
+            source, name = WRITE_BACK[op.entity]
+            if op.action == "create":
+                commands[f"w{n}"] = (f"crm.{source}.update", {"id": int(record_id(str(op.key["b24_key"]))),
+                                                               "fields": {name: ref}})
+        try:
+            batch = self.b24.batch(commands) if commands else None
+        except B24InDoubt as exc:
+            for op, _ in pending:  # left `sending`: planned again next run, and found again in 1C
+                report.failed.append((op, str(exc)))
+            return
+        for n, (op, ref) in enumerate(pending):
+            error = batch.errors.get(f"w{n}") if batch is not None else None
+            if error is not None:
+                message = t(m.APPLY_FAILED, target="bitrix24", entity=WRITE_BACK[op.entity][0],
+                            record=op.key["b24_key"], error=error)
+                self.journal.mark([op.op_id], FAILED, error=message)
+                report.failed.append((op, message))
+            else:
+                b24_key, kind = str(op.key["b24_key"]), op.entity
+                seen = [{"b24_key": b24_key, "onec_key": f"{kind}:{ref}", "field": SEEN,
+                         "value": op.precondition.get("DATE_MODIFY", "")}] if kind == "order" else []
+                self.journal.done(op, ref, [(b24_key, f"{kind}:{ref}", WRITE_BACK[kind][0])], seen)
+                report.done.append(op)
+            self._tick()
 
     # -- Bitrix24 --------------------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ ENV_BITRIX24_WEBHOOK = "B24SYNC_BITRIX24_WEBHOOK"
 ENV_ONEC_PASSWORD = "B24SYNC_ONEC_PASSWORD"
 WRITE_PATHS = ("odata", "http_service")
 WRITE_ENTITIES = ("counterparty", "order", "lead")
+GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 WEBHOOK_RE = re.compile(r"^(https?://[^/\s]+(?:/[^\s]*?)?/rest/\d+/[^/\s]+)/?$")
 SECRET_KEYS = {"webhook", "webhook_url", "password", "token", "app_token"}
 
@@ -70,6 +71,37 @@ class OneCConfig:
         return ZoneInfo(self.timezone)
 
 
+PRODUCT_MATCHES = ("ref", "article", "code", "name")
+
+
+@dataclass(frozen=True)
+class DealsConfig:
+    """When a deal becomes a 1C customer order, and the defaults the order takes.
+
+    ``trigger_stages`` are stage ids or names (any pipeline), resolved through ``crm.status.list``;
+    ``product_match`` the ways a Bitrix24 product finds its 1C item, tried in order;
+    ``product_map`` / ``manager_map`` explicit Bitrix24 id → 1C ``Ref_Key`` pairs that win over them.
+    """
+
+    enabled: bool = True
+    trigger_stages: tuple[str, ...] = ("Договор подписан",)
+    product_match: tuple[str, ...] = PRODUCT_MATCHES
+    product_map: dict[str, str] = field(default_factory=dict)
+    manager_map: dict[str, str] = field(default_factory=dict)
+    organization: str = ""
+    currency: str = ""
+    agreement: str = ""
+    post: bool = False
+
+
+@dataclass(frozen=True)
+class LeadsConfig:
+    """Which lead statuses count as qualified (sent to 1C:CRM as an interest)."""
+
+    enabled: bool = True
+    qualified_statuses: tuple[str, ...] = ("CONVERTED",)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one b24sync instance (one portal, one 1C base)."""
@@ -82,6 +114,8 @@ class Config:
     onec: OneCConfig = field(default_factory=OneCConfig)
     fields: FieldRules = field(default_factory=FieldRules)
     max_changes: int | None = None
+    deals: DealsConfig = field(default_factory=DealsConfig)
+    leads: LeadsConfig = field(default_factory=LeadsConfig)
 
     def require_onec_password(self) -> Secret:
         """The 1C user's password, or a configuration error saying where to put it."""
@@ -195,10 +229,61 @@ def load_config(path: str | Path | None = None) -> Config:
     sync = root.table("reconcile")
     max_changes = sync.get("max_changes", int, 0) or None
     sync.reject_unknown()
+    deals = _load_deals(root.table("deals"))
+    leads = _load_leads(root.table("leads"))
     root.reject_unknown()
     assert state_path is not None
     return Config(path=config_path, instance=instance, state_path=state_path, secrets_file=secrets_file,
-                  bitrix24=bitrix24, onec=onec, fields=rules, max_changes=max_changes)
+                  bitrix24=bitrix24, onec=onec, fields=rules, max_changes=max_changes, deals=deals, leads=leads)
+
+
+def _strings(table: _Table, key: str, default: tuple[str, ...], allowed: tuple[str, ...] | None = None,
+             ) -> tuple[str, ...]:
+    values = table.get(key, list, list(default))
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise ConfigError(t(m.CONFIG_WRONG_TYPE, key=table.name(key), path=table.path,
+                            expected="non-empty list of strings", got=repr(values)))
+    for value in values:
+        if allowed is not None and value not in allowed:
+            raise ConfigError(t(m.CONFIG_BAD_CHOICE, key=table.name(key), path=table.path, value=value,
+                                allowed=", ".join(allowed)))
+    return tuple(v.strip() for v in values)
+
+
+def _id_map(table: _Table, key: str) -> dict[str, str]:
+    sub = table.table(key)
+    sub.seen.update(sub.data)
+    out = {}
+    for b24_id, ref in sub.data.items():
+        if not (str(b24_id).isdigit() and isinstance(ref, str) and GUID_RE.match(ref)):
+            raise ConfigError(t(m.CONFIG_BAD_MAP, key=sub.name(str(b24_id)), path=table.path, value=ref))
+        out[str(b24_id)] = ref.lower()
+    return out
+
+
+def _load_deals(table: _Table) -> DealsConfig:
+    config = DealsConfig(
+        enabled=table.get("enabled", bool, True),
+        trigger_stages=_strings(table, "trigger_stages", DealsConfig.trigger_stages),
+        product_match=_strings(table, "product_match", PRODUCT_MATCHES, PRODUCT_MATCHES),
+        product_map=_id_map(table, "product_map"),
+        manager_map=_id_map(table, "manager_map"),
+        organization=table.get("organization", str, "").strip(),
+        currency=table.get("currency", str, "").strip(),
+        agreement=table.get("agreement", str, "").strip().lower(),
+        post=table.get("post", bool, False),
+    )
+    if config.agreement and not GUID_RE.match(config.agreement):
+        raise ConfigError(t(m.CONFIG_BAD_MAP, key=table.name("agreement"), path=table.path, value=config.agreement))
+    table.reject_unknown()
+    return config
+
+
+def _load_leads(table: _Table) -> LeadsConfig:
+    config = LeadsConfig(enabled=table.get("enabled", bool, True),
+                         qualified_statuses=_strings(table, "qualified_statuses", LeadsConfig.qualified_statuses))
+    table.reject_unknown()
+    return config
 
 
 def _load_bitrix24(table: _Table, secrets_file: Path | None, config_path: Path) -> Bitrix24Config:

@@ -23,6 +23,7 @@ REQUIRED_USERFIELDS: tuple[tuple[str, str, str], ...] = (
     ("company", "UF_CRM_1C_ID", "Ссылка 1С (b24sync)"),
     ("contact", "UF_CRM_1C_ID", "Ссылка 1С (b24sync)"),
     ("deal", "UF_CRM_1C_ORDER_ID", "Заказ клиента 1С (b24sync)"),
+    ("lead", "UF_CRM_1C_LEAD_ID", "Интерес 1С (b24sync)"),
 )
 REQUIRED_ONEC_SETS = ("Catalog_Контрагенты", "Catalog_Партнеры", "Catalog_ВидыКонтактнойИнформации",
                       "Catalog_Пользователи")

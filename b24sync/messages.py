@@ -175,6 +175,35 @@ RECON_ISSUES = {
     "not_created_no_email": N_("{record} is not created on the other side: a person is matched by e-mail and "
                                "this one has none."),
     "not_created_unknown_kind": N_("{record} is not created on the other side: its legal form is unknown."),
+    # deals → orders and leads → interests: a listed deal gets no order at all until it is fixed
+    "deal_no_customer": N_("{record}: the deal has neither a company nor a contact; no order is made."),
+    "counterparty_no_inn": N_("{record}: the customer {value} has no INN, so it cannot be a 1C counterparty; no "
+                              "order is made."),
+    "counterparty_invalid_inn": N_("{record}: the customer {value} has an invalid INN, so it cannot be a 1C "
+                                   "counterparty; no order is made."),
+    "counterparty_no_email": N_("{record}: the customer {value} has no e-mail, so it cannot be matched or created "
+                                "in 1C; no order is made."),
+    "counterparty_conflict": N_("{record}: the customer {value} is in a conflict (see conflicts); no order is "
+                                "made."),
+    "counterparty_not_in_onec": N_("{record}: the customer {value} is not a 1C counterparty; no order is made."),
+    "manager_not_in_onec": N_("{record}: the responsible user {value} has no 1C user (by e-mail or "
+                              "deals.manager_map); no order is made."),
+    "currency_not_in_onec": N_("{record}: currency {value} is not in the 1C currency catalog; nothing is made."),
+    "deal_no_products": N_("{record}: the deal has no product rows; no order is made."),
+    "mixed_tax_included": N_("{record}: some rows include VAT in the price and some do not; 1C keeps one setting "
+                             "per order, so no order is made."),
+    "product_not_in_onec": N_("{record}: {field} «{value}» has no 1C nomenclature item (by deals.product_match or "
+                              "deals.product_map); no order is made."),
+    "product_ambiguous": N_("{record}: {field} «{value}» matches several 1C nomenclature items; no order is "
+                            "made until deals.product_map names one."),
+    "vat_rate_not_in_onec": N_("{record}: {field} VAT rate {value}% is not in the 1C catalog of VAT rates; no "
+                               "order is made."),
+    "amount_mismatch": N_("{record}: 1C would compute a different total from the rows ({value}); the deal amount "
+                          "must agree within a kopeck, so no order is made."),
+    "order_missing": N_("{record}: the linked 1C order {value} no longer exists; it is not made again "
+                        "automatically."),
+    "order_locked": N_("{record}: the deal's products or amount changed, but 1C order {value} is no longer "
+                       "«НеСогласован»; the change is not written."),
 }
 RECON_CONFLICTS = {
     "same_kpp": N_("INN {inn} with KPP {kpp} is on more than one record: {records}. Nothing is written for the "
@@ -261,6 +290,13 @@ APPLY_STALE = N_(
     "{target} {entity} {record} changed since the plan was made ({detail}); its operation was not applied."
 )
 APPLY_FAILED = N_("{target} {entity} {record}: {error}")
+ORDER_TOTAL_DIFFERS = N_("{deal}: 1C computed the order total as {onec}, Bitrix24 has {b24}; check the order.")
+ORDER_REFUSED = N_("order {ref} is no longer «НеСогласован» in 1C; the deal's change is not written")
+STAGE_UNKNOWN = N_("{key}: {value!r} is neither the id nor the name of a status on the portal. Known: {known}.")
+ORGANIZATION_UNKNOWN = N_("deals.organization: {value!r} does not name exactly one 1C organization (by INN or "
+                          "Ref_Key); the base has: {known}.")
+CONFIG_BAD_CHOICE = N_("{key} in {path}: {value!r} is not one of {allowed}.")
+CONFIG_BAD_MAP = N_("{key} in {path}: {value!r} must be a 1C Ref_Key (GUID) under a Bitrix24 numeric id.")
 APPLY_MAX_CHANGES = N_(
     "The plan has {count} operations, more than --max-changes {limit}; nothing was written. Review it with "
     "--dry-run, then raise the limit or apply it as a saved plan."
@@ -276,12 +312,12 @@ APPLY_HELP = N_(
 )
 OPT_DRY_RUN = N_("Plan only: write nothing to either system.")
 OPT_FULL = N_("Read both systems in full instead of the changes since the last run.")
-OPT_ONLY = N_("Limit the run to these entities: companies, contacts (comma-separated).")
+OPT_ONLY = N_("Limit the run to these flows: companies, contacts, deals, leads (comma-separated).")
 OPT_PLAN_OUT = N_("Save the plan as JSON to FILE (owner-only), for review and 'b24sync apply FILE'.")
 OPT_FORMAT = N_("Output format of the plan on stdout: table, json or csv.")
 OPT_MAX_CHANGES = N_("Refuse to write when the plan has more than N operations.")
 BAD_FORMAT = N_("--format must be table, json or csv, not {value!r}.")
-BAD_ONLY = N_("--only takes companies and/or contacts, not {value!r}.")
+BAD_ONLY = N_("--only takes companies, contacts, deals and/or leads, not {value!r}.")
 PLAN_NOT_READABLE = N_("Cannot read the plan {path}: {reason}")
 READING = N_("Reading {entity}")
 APPLYING = N_("Applying")

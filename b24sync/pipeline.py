@@ -49,6 +49,7 @@ class Prepared:
 
 def _links(state: State, only: set[str] | None) -> pd.DataFrame:
     links = pd.DataFrame(state.links(), columns=["b24_key", "onec_key", "entity", "created_at", "run_id"])
+    links = links[links["onec_key"].str.startswith("counterparty:")]  # documents have links of their own
     if only:
         links = links[links["b24_key"].str.split(":").str[0].isin(only)]
     return links[["b24_key", "onec_key"]].reset_index(drop=True)
@@ -166,6 +167,7 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
                                   onec_frame)
     rules = rules or config.fields
     baseline = pd.DataFrame(state.baselines(), columns=["b24_key", "onec_key", "field", "value", "updated_at"])
+    baseline = baseline[baseline["onec_key"].str.startswith("counterparty:")]
     decided = diff(matched.pairs, nb.frame, onec_frame, rules, baseline[["b24_key", "onec_key", "field", "value"]])
     decided = _hold_shared_partner_managers(decided, matched.pairs, nb.frame, onec_snap)
     decided = _only_known_managers(decided, b24_snap, onec_snap)

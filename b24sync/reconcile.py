@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from b24sync import messages as m
 from b24sync.apply import Applier, ApplyReport
 from b24sync.config import Config
+from b24sync.documents.flow import FLOWS as DOCUMENT_FLOWS
+from b24sync.documents.flow import keep_counterparties, needed_counterparties, plan_documents, record_documents
 from b24sync.errors import B24SyncError
 from b24sync.exitcodes import ExitCode
 from b24sync.extract import COUNTERPARTIES
@@ -20,7 +22,7 @@ from b24sync.i18n import t
 from b24sync.journal import Journal
 from b24sync.lock import RunLock
 from b24sync.pipeline import WATERMARK, Prepared, prepare
-from b24sync.recon.plan import Plan
+from b24sync.recon.plan import Plan, with_operations
 from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.onec.client import OneCClient
 from b24sync.sources.onec.service import ServiceClient
@@ -55,14 +57,26 @@ def clients(config: Config) -> tuple[Bitrix24Client, OneCClient, ServiceClient |
     return b24, onec, service
 
 
-def require_userfields(b24: Bitrix24Client) -> None:
+COUNTERPARTY_FLOWS = ("companies", "contacts")
+FLOW_ENTITIES = {"companies": "company", "contacts": "contact", "deals": "deal", "leads": "lead"}
+
+
+def flows_of(config: Config, only: set[str] | None) -> set[str]:
+    """The flows a run covers: ``only``, else every enabled one."""
+    if only:
+        return set(only)
+    return {*COUNTERPARTY_FLOWS, *(f for f in DOCUMENT_FLOWS if getattr(config, f).enabled)}
+
+
+def require_userfields(b24: Bitrix24Client, flows: set[str] | None = None) -> None:
     """Stop (exit 78) before reading anything else when the link fields are missing on the portal."""
     from b24sync.doctor import REQUIRED_USERFIELDS
     from b24sync.errors import ConfigError
     from b24sync.sources.bitrix24.reference import userfields
 
+    entities = {FLOW_ENTITIES[f] for f in flows or COUNTERPARTY_FLOWS} | {"company", "contact"}
     for entity, name, _label in REQUIRED_USERFIELDS:
-        if entity in ("company", "contact") and name not in {f["FIELD_NAME"] for f in userfields(b24, entity)}:
+        if entity in entities and name not in {f["FIELD_NAME"] for f in userfields(b24, entity)}:
             raise ConfigError(t(m.USERFIELD_MISSING, field=name, entity=entity))
 
 
@@ -70,12 +84,13 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
                   max_changes: int | None = None, progress: Callable[[str], Callable[[int], None] | None] | None = None,
                   apply_progress: Callable[[int], None] | None = None) -> RunResult:
     """Plan (and unless ``dry_run``, apply) one reconciliation; holds the run lock throughout."""
+    flows = flows_of(config, only)
     with RunLock(config.state_path, "reconcile"):
         state = State(config.state_path)
         run_id = state.start_run("reconcile --dry-run" if dry_run else "reconcile")
         b24, onec, service = clients(config)
         try:
-            require_userfields(b24)
+            require_userfields(b24, flows)
         except BaseException:
             state.finish_run(run_id, "failed", {})
             raise
@@ -83,11 +98,22 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
         applier = Applier(journal, b24, onec, service=service, write_via=config.onec.write_via,
                           progress=apply_progress)
         resolved = 0 if dry_run else applier.resolve_in_doubt()
+        parties = set(COUNTERPARTY_FLOWS) & flows
+        documents = [f for f in DOCUMENT_FLOWS if f in flows]
         try:
-            prepared = prepare(config, state, b24, onec, full=full, only=only, progress=progress)
+            # documents need their customers' counterparties: planned even when only documents are asked for
+            prepared = prepare(config, state, b24, onec, full=full,
+                               only=parties if parties and parties != set(COUNTERPARTY_FLOWS) else None,
+                               progress=progress)
+            docs = plan_documents(config, state, b24, onec, prepared, documents)
         except BaseException:
             state.finish_run(run_id, "failed", {})
             raise
+        drop: list = []
+        if not parties:  # only the counterparty work the documents depend on
+            kept, prepared.baseline = keep_counterparties(prepared, needed_counterparties(docs.operations))
+            drop = [op for op in prepared.plan.operations if op not in kept]
+        prepared.plan = with_operations(prepared.plan, docs.operations, docs.issues, drop)
         plan = prepared.plan
         limit = max_changes if max_changes is not None else config.max_changes
         if dry_run:
@@ -97,7 +123,8 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
             state.finish_run(run_id, "refused", plan.summary)
             raise TooManyChanges(t(m.APPLY_MAX_CHANGES, count=len(plan.operations), limit=limit))
         report = applier.apply(plan, baseline=prepared.baseline)
-        if report.ok:
+        record_documents(state, docs, run_id, report.ok)
+        if report.ok and parties == set(COUNTERPARTY_FLOWS):
             if prepared.next_watermark is not None:
                 state.set_watermark(WATERMARK, prepared.next_watermark.isoformat())
             versions = state.onec_versions(COUNTERPARTIES) if not prepared.full else {}

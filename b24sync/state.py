@@ -49,6 +49,11 @@ def m001_initial(db: Database) -> None:
                        "summary": str}, pk="run_id")
 
 
+@migrations()
+def m002_product_map(db: Database) -> None:
+    db["product_map"].create({"b24_key": str, "onec_ref": str, "method": str, "updated_at": str}, pk="b24_key")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -132,6 +137,16 @@ class State:
     def add_link(self, b24_key: str, onec_key: str, entity: str, run_id: str) -> None:
         self.db["links"].upsert({"b24_key": b24_key, "onec_key": onec_key, "entity": entity,
                                  "created_at": now_iso(), "run_id": run_id}, pk="b24_key")
+
+    def product_map(self) -> dict[str, str]:
+        """Bitrix24 product (``product:12`` or ``name:<name>``) → 1C nomenclature ``Ref_Key`` found before."""
+        return {row["b24_key"]: row["onec_ref"] for row in self.db["product_map"].rows}
+
+    def remember_products(self, pairs: dict[str, tuple[str, str]]) -> None:
+        with self.atomic():
+            self.db["product_map"].upsert_all(
+                ({"b24_key": key, "onec_ref": ref, "method": how, "updated_at": now_iso()}
+                 for key, (ref, how) in pairs.items() if how not in ("config", "stored")), pk="b24_key")
 
     def baselines(self) -> list[dict[str, Any]]:
         return [{**row, "value": json.loads(row["value"])} for row in self.db["baselines"].rows]

@@ -43,7 +43,8 @@ from b24sync.recon.model import Conflict, Issue, RejectedEdit
 from b24sync.recon.normalize import normalize_emails, normalize_phones
 from b24sync.recon.rules import FieldRules
 
-__all__ = ["FORMAT_VERSION", "Operation", "Plan", "b24_multifield_patch", "build_plan", "onec_contact_patch"]
+__all__ = ["FORMAT_VERSION", "Operation", "Plan", "b24_multifield_patch", "build_plan", "make_operation",
+           "onec_contact_patch", "with_operations"]
 
 FORMAT_VERSION = 1
 ACTIONS = ("create", "link", "update")
@@ -193,6 +194,10 @@ def _operation(action: str, target: str, entity: str, target_id: str | None, key
     op_id = _digest({"action": action, "target": target, "entity": entity, "key": key, "fields": fields})
     return Operation(op_id, action, target, entity, target_id, key, fields, reason, _safe(precondition or {}),
                      _safe(patch or {}))
+
+
+make_operation = _operation
+"""Build an :class:`Operation` with its deterministic ``op_id`` (for the document flows too)."""
 
 
 # --- patches ---------------------------------------------------------------------------------------
@@ -464,6 +469,17 @@ def _summary(ops: Sequence[Operation], conflicts: Sequence[Conflict], rejected: 
         "rejected_edits": len(rejected),
         "issues": len(issues),
     }
+
+
+def with_operations(plan: Plan, operations: Sequence[Operation], issues: Iterable[Issue] = (),
+                    drop: Iterable[Operation] = ()) -> Plan:
+    """``plan`` with ``operations`` appended after its own (minus ``drop``) and ``issues`` added."""
+    dropped = {op.op_id for op in drop}
+    ops = [op for op in plan.operations if op.op_id not in dropped] + list(operations)
+    all_issues = tuple(sorted([*plan.issues, *issues], key=lambda i: (i.record_key, i.field, i.reason, i.value)))
+    return Plan(plan_id=_digest([op.op_id for op in ops]), created_at=plan.created_at, operations=tuple(ops),
+                conflicts=plan.conflicts, rejected_edits=plan.rejected_edits, issues=all_issues,
+                summary=_summary(ops, plan.conflicts, plan.rejected_edits, all_issues))
 
 
 def build_plan(match: MatchResult, decisions: DiffResult, b24: pd.DataFrame, onec: pd.DataFrame,

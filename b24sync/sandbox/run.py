@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from b24sync.sandbox.bitrix24 import Bitrix24Emulator, Limits, Portal
+from b24sync.sandbox.bitrix24.methods.reference import CUSTOM_STAGE_ID
 from b24sync.sandbox.onec import OneCEmulator, OneCStore
 from b24sync.sandbox.onec.hs import make_hs_app
-from b24sync.sandbox.onec.seed import load_onec
+from b24sync.sandbox.onec.seed import ORGANIZATIONS, load_onec
 from b24sync.sandbox.seed import Planted, SeedSpec, bitrix24_seed, generate_parties
 
 DEFAULT_SIZE = 200
@@ -59,7 +60,8 @@ class Sandbox:
         burst = self.limits.bucket_size if self.limits else 50
         _write_private(config_path, CONFIG_TEMPLATE.format(
             instance="sandbox", state=f"{config_path.stem}-state.db", secrets=secrets_path.name,
-            rate=rate, burst=burst, odata=self.onec.odata_url, user=self.onec.user))
+            rate=rate, burst=burst, odata=self.onec.odata_url, user=self.onec.user,
+            organization=ORGANIZATIONS[0]["ИНН"]))
         return config_path
 
     def stop(self) -> None:
@@ -92,6 +94,11 @@ burst = {burst}
 odata_url = "{odata}"
 user = "{user}"
 timezone = "Europe/Moscow"
+
+[deals]
+# Deals at this stage become customer orders; the sandbox base sells through two organizations.
+trigger_stages = ["Договор подписан"]
+organization = "{organization}"
 """
 
 
@@ -116,7 +123,7 @@ def start_sandbox(
     """Generate one seeded world, project it into a portal and a 1C base, start both on loopback."""
     spec = spec or SeedSpec.from_size(size)
     parties = generate_parties(spec, seed)
-    portal_seed, planted = bitrix24_seed(parties, spec, seed)
+    portal_seed, planted = bitrix24_seed(parties, spec, seed, custom_stage=CUSTOM_STAGE_ID)
     portal = Portal(portal_seed, rng_seed=seed)
     store = OneCStore()
     onec_planted = load_onec(store, parties, spec, seed)

@@ -27,6 +27,7 @@ from b24sync.sandbox.seed_spec import (
     DUPLICATE_INN,
     MISSING_REQUISITE,
     SHARED_EMAIL,
+    UNKNOWN_PRODUCT,
     WRONG_INN_LENGTH,
     Planted,
     SeedSpec,
@@ -54,7 +55,11 @@ PRODUCTS: tuple[Product, ...] = tuple(
 
 _PUBLIC_DOMAINS = frozenset(d for d, _ in ru_data.PUBLIC_MAIL_DOMAINS)
 _STAGES = (("NEW", 0.12), ("PREPARATION", 0.12), ("EXECUTING", 0.14), ("WON", 0.38), ("LOSE", 0.24))
-_LEAD_STATUSES = (("NEW", 0.3), ("IN_PROCESS", 0.3), ("PROCESSED", 0.2), ("JUNK", 0.2))
+_LEAD_STATUSES = (("NEW", 0.25), ("IN_PROCESS", 0.25), ("PROCESSED", 0.15), ("CONVERTED", 0.2), ("JUNK", 0.15))
+_FREE_TEXT_ROWS = (("Монтаж оборудования на объекте клиента", 4500.0, "усл"),
+                   ("Выезд инженера за МКАД", 1800.0, "усл"),
+                   ("Изготовление таблички с логотипом", 2300.0, "шт"))
+"""Rows typed by hand into a deal (``PRODUCT_ID`` 0): 1C has no item for them."""
 
 
 @dataclass
@@ -523,6 +528,7 @@ class _Builder:
         close = np.datetime_as_string(created.astype("datetime64[D]") + close_in.astype("timedelta64[D]")).tolist()
         managers = self._deal_managers(company, contact, contacts, rng)
         builtin = list(BUILTIN_PRODUCT_IDS)
+        free_text = self._free_text_deals(stages)
 
         deals = []
         for i in range(n):
@@ -539,6 +545,11 @@ class _Builder:
                         "MEASURE_NAME": product.measure_name,
                     }
                 )
+            if i in free_text:
+                name, rub, measure = _FREE_TEXT_ROWS[free_text[i]]
+                rows.append({"PRODUCT_ID": 0, "PRODUCT_NAME": name, "PRICE": rub, "QUANTITY": 1,
+                             "MEASURE_CODE": MEASURES[measure], "MEASURE_NAME": measure})
+                totals[i] += round(rub * 100)
             customer = self._customer_name(int(company[i]), int(contact[i]), contacts)
             title = ru_data.DEAL_TITLES[title_style[i]].format(
                 product=rows[0]["PRODUCT_NAME"],
@@ -571,6 +582,18 @@ class _Builder:
                 rec["CONTACT_ID"] = int(contact[i])
             deals.append(rec)
         return deals
+
+    def _free_text_deals(self, stages: np.ndarray) -> dict[int, int]:
+        """Deal index → free-text row: a quarter of the deals at the custom stage (at least one)."""
+        if self.custom_stage is None or not self.spec.anomalies:
+            return {}
+        at_stage = np.flatnonzero(stages == self.custom_stage)
+        if not len(at_stage):
+            return {}
+        rng = stream(self.seed, "b24.deals.free_text")
+        chosen = sorted(rng.choice(at_stage, size=max(1, len(at_stage) // 4), replace=False).tolist())
+        self.planted.append(Planted(UNKNOWN_PRODUCT, "deal", tuple(i + 1 for i in chosen), {}))
+        return {i: int(rng.integers(0, len(_FREE_TEXT_ROWS))) for i in chosen}
 
     def _deal_managers(
         self, company: np.ndarray, contact: np.ndarray, contacts: list[dict], rng: np.random.Generator

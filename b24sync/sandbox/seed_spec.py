@@ -29,6 +29,9 @@ BRANCH_PAIR = "branch_pair"
 MISSING_REQUISITE = "missing_requisite"
 """A company without any requisite, hence without INN."""
 
+UNKNOWN_PRODUCT = "unknown_product"
+"""A deal at the order stage with a free-text row (no catalog product) that 1C has no item for."""
+
 ANOMALY_KINDS = (DUPLICATE_INN, BAD_INN_CHECKSUM, WRONG_INN_LENGTH, SHARED_EMAIL, BRANCH_PAIR, MISSING_REQUISITE)
 
 

@@ -28,6 +28,7 @@ from b24sync.sandbox.seed import (
     PRODUCTS,
     SHARED_EMAIL,
     SOLE_PROPRIETOR,
+    UNKNOWN_PRODUCT,
     WRONG_INN_LENGTH,
     SeedSpec,
     bitrix24_portal,
@@ -183,6 +184,8 @@ def test_references_point_at_existing_positions(projection) -> None:
         assert deal.get("COMPANY_ID") or deal.get("CONTACT_ID")
         assert 1 <= deal.get("COMPANY_ID", 1) <= n_comp and 1 <= deal.get("CONTACT_ID", 1) <= n_cont
         for row in deal["PRODUCT_ROWS"]:
+            if row["PRODUCT_ID"] == 0:  # a free-text row typed into the deal
+                continue
             assert row["PRODUCT_ID"] in BUILTIN_PRODUCT_IDS
             assert row["PRODUCT_NAME"] == PRODUCTS[row["PRODUCT_ID"] - 1].name
     assert len(PRODUCTS) == len(BUILTIN_PRODUCT_IDS)
@@ -278,7 +281,8 @@ def test_deal_stages_and_lead_statuses(projection, parties: pd.DataFrame, spec: 
     assert set(stages) == STANDARD_STAGES | {CUSTOM_STAGE}
     plain, _ = bitrix24_seed(parties, spec, SEED)
     assert {d["STAGE_ID"] for d in plain.deals} == STANDARD_STAGES
-    assert {lead["STATUS_ID"] for lead in projection.seed.leads} == {"NEW", "IN_PROCESS", "PROCESSED", "JUNK"}
+    assert {lead["STATUS_ID"] for lead in projection.seed.leads} == {"NEW", "IN_PROCESS", "PROCESSED", "CONVERTED",
+                                                                         "JUNK"}
     for lead in projection.seed.leads:
         assert re.fullmatch(r"\d+\.\d{2}", lead["OPPORTUNITY"]) and lead["NAME"] and lead["LAST_NAME"]
 
@@ -314,7 +318,7 @@ def test_bitrix24_records_are_in_russian(projection) -> None:
 
 
 def test_every_anomaly_kind_is_planted(projection) -> None:
-    assert {p.kind for p in projection.planted} == set(ANOMALY_KINDS)
+    assert {p.kind for p in projection.planted} == {*ANOMALY_KINDS, UNKNOWN_PRODUCT}
 
 
 def test_planted_anomalies_are_exactly_what_the_data_shows(projection) -> None:
