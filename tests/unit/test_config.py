@@ -135,12 +135,15 @@ def test_the_example_config_is_valid_and_documents_every_key(tmp_path):
     text = example.read_text("utf-8")
     import dataclasses
 
-    from b24sync.config import Bitrix24Config, OneCConfig
+    from b24sync.config import Bitrix24Config, DealsConfig, LeadsConfig, OneCConfig
 
-    for cls in (Bitrix24Config, OneCConfig):
+    assert cfg.deals.trigger_stages == ("Договор подписан",) and cfg.leads.qualified_statuses == ("CONVERTED",)
+    for cls in (Bitrix24Config, OneCConfig, DealsConfig, LeadsConfig):
         for f in dataclasses.fields(cls):
             if f.name == "write_via":
                 assert "[onec.write_via]" in text
+            elif f.name in ("product_map", "manager_map"):
+                assert f"[deals.{f.name}]" in text
             elif f.name not in ("webhook", "password"):
                 assert f"{f.name} =" in text, f.name
 
@@ -156,3 +159,19 @@ def test_onec_password_and_bad_values(tmp_path, monkeypatch):
         with pytest.raises(ConfigError) as err:
             load_config(write(tmp_path / "d.toml", body))
         assert key in str(err.value)
+
+
+def test_deals_and_leads_settings(tmp_path):
+    cfg = load_config(write(tmp_path / "c.toml", '[deals]\ntrigger_stages = ["UC_K7M2QD", "C1:WON"]\n'
+                            'product_match = ["name"]\norganization = "7718987650"\n[deals.product_map]\n'
+                            '"12" = "7E01F79E-2364-5197-8770-666B167DBFD3"\n[leads]\nenabled = false\n'))
+    assert cfg.deals.trigger_stages == ("UC_K7M2QD", "C1:WON") and cfg.deals.product_match == ("name",)
+    assert cfg.deals.product_map == {"12": "7e01f79e-2364-5197-8770-666b167dbfd3"} and not cfg.leads.enabled
+    for body, key in (('[deals]\nproduct_match = ["sku"]\n', "deals.product_match"),
+                      ('[deals]\ntrigger_stages = []\n', "deals.trigger_stages"),
+                      ('[deals.manager_map]\n"5" = "Иванов"\n', "deals.manager_map.5"),
+                      ('[deals]\nagreement = "нет"\n', "deals.agreement"),
+                      ('[leads]\nqualified = ["CONVERTED"]\n', "leads.qualified")):
+        with pytest.raises(ConfigError) as err:
+            load_config(write(tmp_path / "d.toml", body))
+        assert key in str(err.value), body
