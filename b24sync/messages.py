@@ -137,6 +137,7 @@ PLANTED_KINDS = {
     "shared_email": N_("Two contacts sharing one e-mail"),
     "branch_pair": N_("Branches: one INN, different KPP"),
     "missing_requisite": N_("Company without a requisite (no INN)"),
+    "unknown_product": N_("Deal at «Договор подписан» with a hand-typed row 1C has no item for"),
     "onec_phone_differs": N_("1C has other phones than Bitrix24"),
     "onec_address_differs": N_("1C has another legal address"),
     "onec_kpp_differs": N_("1C has another KPP"),
@@ -290,6 +291,8 @@ APPLY_STALE = N_(
     "{target} {entity} {record} changed since the plan was made ({detail}); its operation was not applied."
 )
 APPLY_FAILED = N_("{target} {entity} {record}: {error}")
+SHOW_ORDER = N_("{rows}; total {amount} {currency}")
+SHOW_INTEREST = N_("«{title}», potential amount {amount}")
 ORDER_TOTAL_DIFFERS = N_("{deal}: 1C computed the order total as {onec}, Bitrix24 has {b24}; check the order.")
 ORDER_REFUSED = N_("order {ref} is no longer «НеСогласован» in 1C; the deal's change is not written")
 STAGE_UNKNOWN = N_("{key}: {value!r} is neither the id nor the name of a status on the portal. Known: {known}.")

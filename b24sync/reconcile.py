@@ -72,11 +72,15 @@ def require_userfields(b24: Bitrix24Client, flows: set[str] | None = None) -> No
     """Stop (exit 78) before reading anything else when the link fields are missing on the portal."""
     from b24sync.doctor import REQUIRED_USERFIELDS
     from b24sync.errors import ConfigError
-    from b24sync.sources.bitrix24.reference import userfields
 
     entities = {FLOW_ENTITIES[f] for f in flows or COUNTERPARTY_FLOWS} | {"company", "contact"}
-    for entity, name, _label in REQUIRED_USERFIELDS:
-        if entity in entities and name not in {f["FIELD_NAME"] for f in userfields(b24, entity)}:
+    wanted = [(entity, name) for entity, name, _label in REQUIRED_USERFIELDS if entity in entities]
+    batch = b24.batch({entity: (f"crm.{entity}.userfield.list", {"order": {"ID": "ASC"}})
+                       for entity in dict.fromkeys(e for e, _ in wanted)})  # one request for all of them
+    for entity, name in wanted:
+        if entity in batch.errors:
+            raise batch.errors[entity]
+        if name not in {f["FIELD_NAME"] for f in batch.result.get(entity) or []}:
             raise ConfigError(t(m.USERFIELD_MISSING, field=name, entity=entity))
 
 

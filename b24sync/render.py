@@ -28,9 +28,21 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _document(value: dict[str, Any]) -> str:
+    """An order or interest payload in one or a few lines a person can check."""
+    if "items" in value:
+        rows = "; ".join(f"{i['name']} × {i['quantity']}" for i in value["items"][:4])
+        more = f"; +{len(value['items']) - 4}" if len(value["items"]) > 4 else ""
+        return t(m.SHOW_ORDER, rows=rows + more, amount=value["amount"], currency=value.get("currency_code", ""))
+    return t(m.SHOW_INTEREST, title=value.get("title", ""), amount=value.get("amount", 0))
+
+
 def _changes(op: Operation) -> str:
     lines = []
     for name, change in op.fields.items():
+        if isinstance(change.get("after"), dict):
+            lines.append(f"{name}: {_document(change['after'])}")
+            continue
         if op.action == "create":
             lines.append(f"{name}: {_short(change.get('after'))}")
         else:

@@ -26,7 +26,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from b24sync.config import DealsConfig
-from b24sync.documents import stages
 from b24sync.documents.model import (
     EDITABLE_STATUS,
     ORDER_FIELD,
@@ -37,6 +36,7 @@ from b24sync.documents.model import (
     document_ref,
 )
 from b24sync.documents.products import ProductMatcher
+from b24sync.documents.stages import Statuses
 from b24sync.extract import CHUNK
 from b24sync.recon.model import Issue, record_id
 from b24sync.recon.plan import make_operation
@@ -213,7 +213,7 @@ def order_summary(order: Mapping[str, Any]) -> dict[str, Any]:
 
 def plan_orders(ctx: DocContext, settings: DealsConfig, matcher: ProductMatcher, overlap: timedelta) -> DocPlan:
     out = DocPlan()
-    stage_ids = stages.deal_stages(ctx.b24, settings.trigger_stages)
+    stage_ids = (ctx.statuses or Statuses(ctx.b24)).deal_stages(settings.trigger_stages)
     links = {row["b24_key"]: row["onec_key"] for row in ctx.state.links() if row["entity"] == "deal"}
     seen = {row["b24_key"]: row["value"] for row in ctx.state.baselines() if row["field"] == SEEN
             and row["b24_key"].startswith("deal:")}

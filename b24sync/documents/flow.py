@@ -19,6 +19,7 @@ from b24sync.documents.deals import plan_orders
 from b24sync.documents.leads import plan_interests
 from b24sync.documents.model import DocContext, DocPlan
 from b24sync.documents.products import ProductMatcher
+from b24sync.documents.stages import Statuses
 from b24sync.pipeline import Prepared
 from b24sync.recon.plan import Operation
 from b24sync.sources.bitrix24.client import Bitrix24Client
@@ -74,7 +75,8 @@ def plan_documents(config: Config, state: State, b24: Bitrix24Client, onec: OneC
             by_email[email] = ref if email not in by_email else ""  # two 1C users with one e-mail: neither
     ctx = DocContext(b24=b24, onec=onec, state=state, catalog=load_catalog(onec), b24_user_email=b24_email,
                      onec_user_by_email={e: r for e, r in by_email.items() if r},
-                     counterparty=counterparty_lookup(state, prepared), now=datetime.now(UTC))
+                     counterparty=counterparty_lookup(state, prepared), now=datetime.now(UTC),
+                     statuses=Statuses(b24))
     if "deals" in flows:
         products = export_all(b24, "product", select=["ID", "NAME", "XML_ID"])
         matcher = ProductMatcher(ctx.catalog, products, config.deals.product_match, config.deals.product_map,

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from b24sync.config import LeadsConfig
-from b24sync.documents import stages
 from b24sync.documents.model import INTERESTS, LEAD_FIELD, DocContext, DocPlan, document_ref
+from b24sync.documents.stages import Statuses
 from b24sync.recon.model import Issue
 from b24sync.recon.plan import make_operation
 from b24sync.sources.bitrix24.read import export_all
@@ -62,8 +62,9 @@ def lead_payload(ctx: DocContext, lead: Mapping[str, Any], status_name: str, sou
 
 def plan_interests(ctx: DocContext, settings: LeadsConfig) -> DocPlan:
     out = DocPlan()
-    statuses = stages.lead_statuses(ctx.b24, settings.qualified_statuses)
-    sources = stages.names(ctx.b24, "SOURCE")
+    dictionaries = ctx.statuses or Statuses(ctx.b24)
+    statuses = dictionaries.lead_statuses(settings.qualified_statuses)
+    sources = dictionaries.names("SOURCE")
     links = {row["b24_key"] for row in ctx.state.links() if row["entity"] == "lead"}
     leads = export_all(ctx.b24, "lead", select=LEAD_SELECT, filters={"@STATUS_ID": sorted(statuses)})
     leads = [lead for lead in leads if f"lead:{lead['ID']}" not in links]

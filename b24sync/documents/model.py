@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from b24sync.documents.catalog import OneCCatalog
+from b24sync.documents.stages import Statuses
 from b24sync.recon.model import Issue
 from b24sync.recon.plan import Operation
 from b24sync.sources.bitrix24.client import Bitrix24Client
@@ -49,6 +50,7 @@ class DocContext:
     onec_user_by_email: dict[str, str]
     counterparty: CounterpartyLookup
     now: datetime
+    statuses: Statuses | None = None
     via_service: dict[str, bool] = field(default_factory=dict)
 
 

@@ -38,18 +38,24 @@ def resolve(rows: Iterable[dict[str, Any]], wanted: Iterable[str], key: str) -> 
     return out
 
 
-def deal_stages(client: Bitrix24Client, wanted: Iterable[str]) -> dict[str, str]:
-    """Stage ids of every pipeline (``DEAL_STAGE`` and ``DEAL_STAGE_N``) matching the config."""
-    rows = [r for r in export_all(client, "status") if str(r.get("ENTITY_ID", "")).startswith("DEAL_STAGE")]
-    return resolve(rows, wanted, "deals.trigger_stages")
+class Statuses:
+    """Every ``crm.status.list`` row of the portal, read once (a few requests) for all lookups."""
 
+    def __init__(self, client: Bitrix24Client) -> None:
+        self.rows = export_all(client, "status")
 
-def lead_statuses(client: Bitrix24Client, wanted: Iterable[str]) -> dict[str, str]:
-    """Lead status ids matching the config (``crm.status.list`` entity ``STATUS``)."""
-    return resolve(export_all(client, "status", filters={"ENTITY_ID": "STATUS"}), wanted, "leads.qualified_statuses")
+    def of(self, entity_id: str) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r.get("ENTITY_ID") == entity_id]
 
+    def deal_stages(self, wanted: Iterable[str]) -> dict[str, str]:
+        """Stage ids of every pipeline (``DEAL_STAGE`` and ``DEAL_STAGE_N``) matching the config."""
+        rows = [r for r in self.rows if str(r.get("ENTITY_ID", "")).startswith("DEAL_STAGE")]
+        return resolve(rows, wanted, "deals.trigger_stages")
 
-def names(client: Bitrix24Client, entity_id: str) -> dict[str, str]:
-    """``STATUS_ID → NAME`` of one dictionary, e.g. ``SOURCE``."""
-    return {str(r["STATUS_ID"]): str(r.get("NAME") or "") for r in
-            export_all(client, "status", filters={"ENTITY_ID": entity_id})}
+    def lead_statuses(self, wanted: Iterable[str]) -> dict[str, str]:
+        """Lead status ids matching the config (``crm.status.list`` entity ``STATUS``)."""
+        return resolve(self.of("STATUS"), wanted, "leads.qualified_statuses")
+
+    def names(self, entity_id: str) -> dict[str, str]:
+        """``STATUS_ID → NAME`` of one dictionary, e.g. ``SOURCE``."""
+        return {str(r["STATUS_ID"]): str(r.get("NAME") or "") for r in self.of(entity_id)}
