@@ -22,6 +22,7 @@ import pandas as pd
 
 from b24sync import messages as m
 from b24sync.documents.model import ORDERS, SEEN
+from b24sync.documents.statuses import STATUS_SEEN
 from b24sync.documents.write import WRITE_BACK, DocumentWriter
 from b24sync.errors import B24SyncError
 from b24sync.extract import COUNTERPARTIES
@@ -43,6 +44,7 @@ KINDS = "Catalog_ВидыКонтактнойИнформации"
 PARTNER_KIND = {"legal": "Компания", "sole_proprietor": "Компания", "individual": "ЧастноеЛицо"}
 ONEC_KIND = {"legal": "ЮрЛицо", "sole_proprietor": "ИндивидуальныйПредприниматель", "individual": "ФизЛицо"}
 DOCUMENTS = {"order": "deal", "interest": "lead"}  # operation entity → the Bitrix24 record it comes from
+B24_DOCUMENTS = ("deal", "smart_invoice")  # written to Bitrix24 from 1C documents
 PARTNER_NS = uuid.UUID("0b3c2d9e-7f64-4e0b-9c51-2a4d6e8f1b24")
 
 
@@ -122,7 +124,7 @@ class Applier:
         """Settle operations a killed run left ``sending``: look each create up; never re-send blindly."""
         ops = self.journal.in_doubt()
         for op in ops:
-            if op.entity in DOCUMENTS:  # idempotent by deal / lead: planned and sent again
+            if op.entity in DOCUMENTS or op.entity in B24_DOCUMENTS:  # found again by key when re-planned
                 pass
             elif op.action == "create" and op.target == "bitrix24":
                 origin = str(_after(op, "ORIGIN_ID", ""))
@@ -419,6 +421,8 @@ class Applier:
 
     def _commands(self, op: Operation, n: int) -> dict[str, tuple[str, dict[str, Any]]]:
         """The batch commands of one operation, keyed ``o{n}_*`` so results map back to it."""
+        if op.entity in B24_DOCUMENTS:
+            return self._document_commands(op, f"o{n}")
         fields: dict[str, Any] = {}
         if op.entity == "company" and "name" in op.fields:
             fields["TITLE"] = _after(op, "name")
@@ -459,6 +463,38 @@ class Applier:
         if op.entity == "company" and (requisite or "legal_address" in op.fields):
             commands.update(self._requisite_commands(op, prefix, requisite))
         return commands
+
+    @staticmethod
+    def _document_commands(op: Operation, prefix: str) -> dict[str, tuple[str, dict[str, Any]]]:
+        """A deal's stage, or a smart invoice with its product rows (rows chained by ``$result``)."""
+        if op.entity == "deal":
+            return {f"{prefix}_e": ("crm.deal.update", {"id": int(op.target_id), "fields": {
+                "STAGE_ID": _after(op, "STAGE_ID")}})}
+        fields = {name: change["after"] for name, change in op.fields.items() if name != "productRows"}
+        commands: dict[str, tuple[str, dict[str, Any]]] = {}
+        if op.action == "create":
+            commands[f"{prefix}_e"] = ("crm.item.add", {"entityTypeId": 31, "fields": fields})
+            owner: Any = f"$result[{prefix}_e][item][id]"
+        else:
+            if fields:
+                commands[f"{prefix}_e"] = ("crm.item.update", {"entityTypeId": 31, "id": int(op.target_id),
+                                                               "fields": fields})
+            owner = int(op.target_id)
+        if "productRows" in op.fields:
+            commands[f"{prefix}_r"] = ("crm.item.productrow.set", {"ownerType": "SI", "ownerId": owner,
+                                                                   "productRows": _after(op, "productRows")})
+        return commands
+
+    def _document_done(self, op: Operation, result: Mapping[str, Any], first: str) -> None:
+        if op.entity == "deal":
+            seen = [{"b24_key": op.key["b24_key"], "onec_key": op.key["onec_key"], "field": STATUS_SEEN,
+                     "value": _after(op, STATUS_SEEN)}]
+            self.journal.done(op, str(op.target_id), [], seen)
+        elif op.action == "create":
+            new_id = str((result.get(first) or {}).get("item", {}).get("id", ""))
+            self.journal.done(op, new_id, [(f"smart_invoice:{new_id}", str(op.key["onec_key"]), "invoice")], [])
+        else:
+            self.journal.done(op, str(op.target_id), [], [])
 
     def _prefetch_requisites(self, ops: list[Operation]) -> None:
         """Requisites and legal addresses of every company an operation touches, in a few requests."""
@@ -534,7 +570,9 @@ class Applier:
                 self.journal.mark([op.op_id], FAILED, error=message)
                 report.failed.append((op, message))
                 continue
-            if op.action == "create":
+            if op.entity in B24_DOCUMENTS:
+                self._document_done(op, batch.result if batch is not None else {}, next(iter(cmds), ""))
+            elif op.action == "create":
                 new_id = str(batch.result.get(next(iter(cmds))))
                 pair = (f"{op.entity}:{new_id}", str(op.key["onec_key"]))
                 self.journal.done(op, new_id, [(*pair, op.entity)], self._created_baseline(op, *pair))

@@ -102,6 +102,32 @@ class LeadsConfig:
     qualified_statuses: tuple[str, ...] = ("CONVERTED",)
 
 
+INVOICE_STATES = ("issued", "annulled", "deleted")
+
+
+@dataclass(frozen=True)
+class InvoicesConfig:
+    """1C invoices → Bitrix24 smart invoices attached to the deal of their order.
+
+    ``stage_map`` maps an invoice's state in 1C (``issued``, ``annulled``, ``deleted``) to a smart
+    invoice stage (id or name); unmapped states use the first stage and the failure stage.
+    """
+
+    enabled: bool = True
+    target: str = "smart"
+    require_order: bool = True
+    stage_map: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusesConfig:
+    """1C order statuses → deal stages (ids or names in the deal's own pipeline)."""
+
+    enabled: bool = True
+    owned_by_1c: bool = False
+    map: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one b24sync instance (one portal, one 1C base)."""
@@ -116,6 +142,8 @@ class Config:
     max_changes: int | None = None
     deals: DealsConfig = field(default_factory=DealsConfig)
     leads: LeadsConfig = field(default_factory=LeadsConfig)
+    invoices: InvoicesConfig = field(default_factory=InvoicesConfig)
+    statuses: StatusesConfig = field(default_factory=StatusesConfig)
 
     def require_onec_password(self) -> Secret:
         """The 1C user's password, or a configuration error saying where to put it."""
@@ -231,10 +259,13 @@ def load_config(path: str | Path | None = None) -> Config:
     sync.reject_unknown()
     deals = _load_deals(root.table("deals"))
     leads = _load_leads(root.table("leads"))
+    invoices = _load_invoices(root.table("invoices"))
+    statuses = _load_statuses(root.table("statuses"))
     root.reject_unknown()
     assert state_path is not None
     return Config(path=config_path, instance=instance, state_path=state_path, secrets_file=secrets_file,
-                  bitrix24=bitrix24, onec=onec, fields=rules, max_changes=max_changes, deals=deals, leads=leads)
+                  bitrix24=bitrix24, onec=onec, fields=rules, max_changes=max_changes, deals=deals, leads=leads,
+                  invoices=invoices, statuses=statuses)
 
 
 def _strings(table: _Table, key: str, default: tuple[str, ...], allowed: tuple[str, ...] | None = None,
@@ -349,5 +380,39 @@ def _load_onec(table: _Table, secrets_file: Path | None, config_path: Path) -> O
         retry_budget_seconds=table.positive("retry_budget_seconds", float, 600.0),
         write_via=write_via,
     )
+    table.reject_unknown()
+    return config
+
+
+def _text_map(table: _Table, key: str, allowed: tuple[str, ...] | None = None) -> dict[str, str]:
+    sub = table.table(key)
+    sub.seen.update(sub.data)
+    out = {}
+    for name, value in sub.data.items():
+        if allowed is not None and name not in allowed:
+            raise ConfigError(t(m.CONFIG_BAD_CHOICE, key=sub.name(str(name)), path=table.path, value=name,
+                                allowed=", ".join(allowed)))
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(t(m.CONFIG_WRONG_TYPE, key=sub.name(str(name)), path=table.path, expected="string",
+                                got=type(value).__name__))
+        out[str(name)] = value.strip()
+    return out
+
+
+def _load_invoices(table: _Table) -> InvoicesConfig:
+    target = table.get("target", str, "smart")
+    if target not in ("smart", "legacy"):
+        raise ConfigError(t(m.CONFIG_BAD_CHOICE, key=table.name("target"), path=table.path, value=target,
+                            allowed="smart, legacy"))
+    config = InvoicesConfig(enabled=table.get("enabled", bool, True), target=target,
+                            require_order=table.get("require_order", bool, True),
+                            stage_map=_text_map(table, "stage_map", INVOICE_STATES))
+    table.reject_unknown()
+    return config
+
+
+def _load_statuses(table: _Table) -> StatusesConfig:
+    config = StatusesConfig(enabled=table.get("enabled", bool, True), owned_by_1c=table.get("owned_by_1c", bool, False),
+                            map=_text_map(table, "map"))
     table.reject_unknown()
     return config

@@ -203,6 +203,10 @@ RECON_ISSUES = {
                           "must agree within a kopeck, so no order is made."),
     "order_missing": N_("{record}: the linked 1C order {value} no longer exists; it is not made again "
                         "automatically."),
+    "status_unmapped": N_("{record}: the 1C order is now «{value}», which [statuses] map does not map to a "
+                          "stage; the deal stays where it is."),
+    "stage_not_in_pipeline": N_("{record}: [statuses] map sends {value}, but the deal's pipeline has no such "
+                                "stage; the deal stays where it is."),
     "order_locked": N_("{record}: the deal's products or amount changed, but 1C order {value} is no longer "
                        "«НеСогласован»; the change is not written."),
 }
@@ -295,6 +299,10 @@ SHOW_ORDER = N_("{rows}; total {amount} {currency}")
 SHOW_INTEREST = N_("«{title}», potential amount {amount}")
 ORDER_TOTAL_DIFFERS = N_("{deal}: 1C computed the order total as {onec}, Bitrix24 has {b24}; check the order.")
 ORDER_REFUSED = N_("order {ref} is no longer «НеСогласован» in 1C; the deal's change is not written")
+INVOICE_PIPELINE_MISSING = N_("The portal has no stages for smart invoices of pipeline {category} "
+                              "(crm.status.list SMART_INVOICE_STAGE_{category}).")
+INVOICE_LEGACY_UNSUPPORTED = N_("invoices.target = \"legacy\" (crm.invoice.*) is not supported yet; use \"smart\" "
+                                "(smart invoices, entity type 31) or set invoices.enabled = false.")
 STAGE_UNKNOWN = N_("{key}: {value!r} is neither the id nor the name of a status on the portal. Known: {known}.")
 ORGANIZATION_UNKNOWN = N_("deals.organization: {value!r} does not name exactly one 1C organization (by INN or "
                           "Ref_Key); the base has: {known}.")
@@ -315,12 +323,13 @@ APPLY_HELP = N_(
 )
 OPT_DRY_RUN = N_("Plan only: write nothing to either system.")
 OPT_FULL = N_("Read both systems in full instead of the changes since the last run.")
-OPT_ONLY = N_("Limit the run to these flows: companies, contacts, deals, leads (comma-separated).")
+OPT_ONLY = N_("Limit the run to these flows: companies, contacts, deals, leads, invoices, statuses "
+              "(comma-separated).")
 OPT_PLAN_OUT = N_("Save the plan as JSON to FILE (owner-only), for review and 'b24sync apply FILE'.")
 OPT_FORMAT = N_("Output format of the plan on stdout: table, json or csv.")
 OPT_MAX_CHANGES = N_("Refuse to write when the plan has more than N operations.")
 BAD_FORMAT = N_("--format must be table, json or csv, not {value!r}.")
-BAD_ONLY = N_("--only takes companies, contacts, deals and/or leads, not {value!r}.")
+BAD_ONLY = N_("--only takes companies, contacts, deals, leads, invoices and/or statuses, not {value!r}.")
 PLAN_NOT_READABLE = N_("Cannot read the plan {path}: {reason}")
 READING = N_("Reading {entity}")
 APPLYING = N_("Applying")

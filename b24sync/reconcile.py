@@ -58,7 +58,8 @@ def clients(config: Config) -> tuple[Bitrix24Client, OneCClient, ServiceClient |
 
 
 COUNTERPARTY_FLOWS = ("companies", "contacts")
-FLOW_ENTITIES = {"companies": "company", "contacts": "contact", "deals": "deal", "leads": "lead"}
+FLOW_ENTITIES = {"companies": "company", "contacts": "contact", "deals": "deal", "leads": "lead",
+                 "invoices": "deal", "statuses": "deal"}
 
 
 def flows_of(config: Config, only: set[str] | None) -> set[str]:

@@ -20,7 +20,7 @@ from b24sync.i18n import t
 
 PANEL = "Sync"
 FORMATS = ("table", "json", "csv")
-ONLY = {"companies", "contacts", "deals", "leads"}
+ONLY = {"companies", "contacts", "deals", "leads", "invoices", "statuses"}
 
 
 def _progress(stack: ExitStack) -> tuple[object, object]:

@@ -16,10 +16,12 @@ import pandas as pd
 from b24sync.config import Config
 from b24sync.documents.catalog import load_catalog
 from b24sync.documents.deals import plan_orders
+from b24sync.documents.invoices import plan_invoices
 from b24sync.documents.leads import plan_interests
 from b24sync.documents.model import DocContext, DocPlan
 from b24sync.documents.products import ProductMatcher
 from b24sync.documents.stages import Statuses
+from b24sync.documents.statuses import plan_stages
 from b24sync.pipeline import Prepared
 from b24sync.recon.plan import Operation
 from b24sync.sources.bitrix24.client import Bitrix24Client
@@ -27,7 +29,7 @@ from b24sync.sources.bitrix24.read import export_all
 from b24sync.sources.onec.client import OneCClient
 from b24sync.state import State
 
-FLOWS = ("deals", "leads")
+FLOWS = ("deals", "leads", "invoices", "statuses")
 _ISSUE_REASONS = {"no_inn": "counterparty_no_inn", "not_created_no_inn": "counterparty_no_inn",
                   "not_created_invalid_inn": "counterparty_invalid_inn", "bad_inn_checksum": "counterparty_invalid_inn",
                   "inn_wrong_length": "counterparty_invalid_inn", "not_digits": "counterparty_invalid_inn",
@@ -85,6 +87,10 @@ def plan_documents(config: Config, state: State, b24: Bitrix24Client, onec: OneC
                                timedelta(seconds=config.bitrix24.incremental_overlap_seconds)))
     if "leads" in flows:
         out.extend(plan_interests(ctx, config.leads))
+    if "invoices" in flows:
+        out.extend(plan_invoices(ctx, config.invoices))
+    if "statuses" in flows:
+        out.extend(plan_stages(ctx, config.statuses))
     return out
 
 

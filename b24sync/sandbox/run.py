@@ -99,6 +99,11 @@ timezone = "Europe/Moscow"
 # Deals at this stage become customer orders; the sandbox base sells through two organizations.
 trigger_stages = ["Договор подписан"]
 organization = "{organization}"
+
+[statuses.map]
+# 1C order status = the deal stage it moves the deal to (id or name in the deal's pipeline).
+"КОтгрузке" = "Финальный счёт"
+"Закрыт" = "Сделка успешна"
 """
 
 

@@ -254,3 +254,110 @@ def test_an_unknown_trigger_stage_is_a_config_error(world):
     cfg_path.write_text(text, encoding="utf-8")
     result = cli(cfg_path, "reconcile", "--dry-run")
     assert result.exit_code == 78 and "Договор подписн" in result.output and "UC_K7M2QD" in result.output
+
+
+# --- 1C → Bitrix24: invoices and deal statuses ---------------------------------------------------------
+
+INVOICES = "Document_СчетНаОплатуКлиенту"
+
+
+def synced_order(cfg_path, b24, onec, rows=ROWS) -> tuple[int, dict]:
+    deal = new_deal(b24, linked_company(b24), rows)
+    move(b24, deal, CUSTOM_STAGE_ID)
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    [order] = orders_of(onec, deal)
+    return deal, order
+
+
+def issue_invoice(onec: OneCClient, order: dict, amount=None) -> dict:
+    """What an accountant does: an invoice based on the order, written and posted through OData."""
+    invoice = onec.create(INVOICES, {
+        "Date": order["Date"], "Организация_Key": order["Организация_Key"], "Контрагент_Key": order["Контрагент_Key"],
+        "Партнер_Key": order["Партнер_Key"], "Валюта_Key": order["Валюта_Key"],
+        "СуммаДокумента": order["СуммаДокумента"] if amount is None else amount,
+        "ДокументОснование": order["Ref_Key"], "ДокументОснование_Type": "StandardODATA.Document_ЗаказКлиента"})
+    onec.post(INVOICES, invoice["Ref_Key"])
+    return invoice
+
+
+def smart_invoices(b24: Bitrix24Client, deal: int) -> list[dict]:
+    return b24.call("crm.item.list", {"entityTypeId": 31, "filter": {"parentId2": deal}})["items"]
+
+
+def test_an_invoice_issued_in_1c_appears_once_on_the_deal(world):
+    sandbox, cfg_path, config, b24, onec = world
+    deal, order = synced_order(cfg_path, b24, onec)
+    invoice = issue_invoice(onec, order)
+    [op] = [o for o in plan_of(cfg_path)["operations"] if o["entity"] == "smart_invoice"]
+    assert op["action"] == "create" and op["fields"]["parentId2"]["after"] == deal
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    [item] = smart_invoices(b24, deal)
+    number = invoice["Number"]
+    assert item["xmlId"] == invoice["Ref_Key"] and item["title"].startswith(f"Счёт {number} от ")
+    assert abs(Decimal(str(item["opportunity"])) - order["СуммаДокумента"]) <= Decimal("0.01")
+    assert item["companyId"] == int(b24.call("crm.deal.get", {"id": deal})["COMPANY_ID"]) and item["stageId"].endswith(":N")
+    rows = b24.call("crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": item["id"]}})
+    assert [r["productName"] for r in rows["productRows"]] == [
+        "Ноутбук Irbis 15", "Клавиатура беспроводная", "Доставка по Москве"]
+    assert plan_of(cfg_path)["operations"] == []
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert len(smart_invoices(b24, deal)) == 1
+
+    onec.unpost(INVOICES, invoice["Ref_Key"])
+    onec.update(INVOICES, invoice["Ref_Key"], {"СуммаДокумента": 50000})
+    onec.post(INVOICES, invoice["Ref_Key"])
+    [op] = plan_of(cfg_path)["operations"]
+    assert op["action"] == "update" and op["fields"]["opportunity"]["after"] == 50000
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    [item] = smart_invoices(b24, deal)
+    assert item["opportunity"] == 50000
+    rows = b24.call("crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": item["id"]}})
+    assert [(r["productName"], r["price"]) for r in rows["productRows"]] == [(f"Оплата по заказу {order['Number']}",
+                                                                              50000)]
+
+    onec.update(INVOICES, invoice["Ref_Key"], {"Аннулирован": True})
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    [item] = smart_invoices(b24, deal)
+    assert item["stageId"].endswith(":D")  # the failure stage of the invoice pipeline
+    assert plan_of(cfg_path)["operations"] == []
+
+
+def test_an_invoice_left_in_doubt_is_found_again_not_made_twice(world):
+    sandbox, cfg_path, config, b24, onec = world
+    deal, order = synced_order(cfg_path, b24, onec)
+    issue_invoice(onec, order)
+    state = State(config.state_path)
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    # as if the run died after Bitrix24 made the invoice but before the journal said so
+    state.db.execute("delete from links where entity = 'invoice'")
+    state.db.execute("update journal set status = 'sending' where entity = 'smart_invoice'")
+    state.db.conn.commit()
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert len(smart_invoices(b24, deal)) == 1
+    assert state.db.execute("select count(*) from links where entity = 'invoice'").fetchone()[0] == 1
+
+
+def test_a_1c_status_change_moves_the_deal_exactly_once(world):
+    sandbox, cfg_path, config, b24, onec = world
+    deal, order = synced_order(cfg_path, b24, onec)
+    onec.update(ORDERS, order["Ref_Key"], {"Статус": "КОтгрузке"})
+    [op] = [o for o in plan_of(cfg_path)["operations"] if o["entity"] == "deal"]
+    assert op["fields"]["STAGE_ID"] == {"before": CUSTOM_STAGE_ID, "after": "FINAL_INVOICE", "reason": "order_status"}
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert b24.call("crm.deal.get", {"id": deal})["STAGE_ID"] == "FINAL_INVOICE"
+    assert plan_of(cfg_path)["operations"] == []
+    move(b24, deal, "EXECUTING")  # a manager's own move is not fought back
+    assert plan_of(cfg_path)["operations"] == []
+
+    onec.update(ORDERS, order["Ref_Key"], {"Статус": "КОбеспечению"})  # not in the sandbox's map
+    plan = plan_of(cfg_path)
+    assert plan["operations"] == []
+    assert [(i["reason"], i["value"]) for i in plan["issues"] if i["record_key"] == f"deal:{deal}"] == [
+        ("status_unmapped", "КОбеспечению")]
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert b24.call("crm.deal.get", {"id": deal})["STAGE_ID"] == "EXECUTING"
+
+    onec.update(ORDERS, order["Ref_Key"], {"Статус": "Закрыт"})
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert b24.call("crm.deal.get", {"id": deal})["STAGE_ID"] == "WON"
+    assert plan_of(cfg_path)["operations"] == []
