@@ -36,7 +36,8 @@ INVOICES = "Document_СчетНаОплатуКлиенту"
 ORDER_TYPE = "StandardODATA.Document_ЗаказКлиента"
 INVOICE_SELECT = ["Ref_Key", "DataVersion", "Number", "Date", "Posted", "DeletionMark", "Аннулирован",
                   "СуммаДокумента", "Валюта_Key", "Контрагент_Key", "ДокументОснование", "ДокументОснование_Type"]
-B24_SELECT = ["id", "xmlId", "title", "accountNumber", "opportunity", "currencyId", "stageId", "parentId2", "categoryId"]
+B24_SELECT = ["id", "xmlId", "title", "accountNumber", "opportunity", "currencyId", "stageId", "parentId2",
+              "categoryId"]
 KOPECK = Decimal("0.01")
 ALPHA = {numeric: alpha for alpha, numeric in ISO_NUMERIC.items() if alpha != "RUR"}
 

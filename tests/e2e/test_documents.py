@@ -295,7 +295,8 @@ def test_an_invoice_issued_in_1c_appears_once_on_the_deal(world):
     number = invoice["Number"]
     assert item["xmlId"] == invoice["Ref_Key"] and item["title"].startswith(f"Счёт {number} от ")
     assert abs(Decimal(str(item["opportunity"])) - order["СуммаДокумента"]) <= Decimal("0.01")
-    assert item["companyId"] == int(b24.call("crm.deal.get", {"id": deal})["COMPANY_ID"]) and item["stageId"].endswith(":N")
+    assert item["companyId"] == int(b24.call("crm.deal.get", {"id": deal})["COMPANY_ID"])
+    assert item["stageId"].endswith(":N")
     rows = b24.call("crm.item.productrow.list", {"filter": {"=ownerType": "SI", "=ownerId": item["id"]}})
     assert [r["productName"] for r in rows["productRows"]] == [
         "Ноутбук Irbis 15", "Клавиатура беспроводная", "Доставка по Москве"]
