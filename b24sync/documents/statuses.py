@@ -5,7 +5,9 @@ marked for deletion, or whose rows are all cancelled, counts as «Отменен
 changed since the last run, the deal moves to the stage ``[statuses] map`` names for it, looked up
 in the deal's own pipeline (a stage id with or without the ``C<n>:`` prefix, or its name). A
 manager's later move in Bitrix24 is left alone unless ``owned_by_1c`` says the stage belongs to
-1C. A status with no mapping, or a mapping the deal's pipeline does not have, is reported.
+1C. A status with no mapping, or a mapping the deal's pipeline does not have, is reported. Where
+1C:CRM is used and the order names its «Сделка с клиентом», that deal's closing state («Выиграна»,
+«Проиграна») counts as the status too.
 """
 
 from __future__ import annotations
@@ -24,12 +26,17 @@ from b24sync.sources.bitrix24.read import export_all
 
 STATUS_SEEN = "onec.status"  # baseline field: the 1C status the deal last followed
 CANCELLED = "Отменен"
+CRM_DEALS = "Catalog_СделкиСКлиентами"
+CLOSED_DEAL_STATES = ("Выиграна", "Проиграна")
 
 
-def effective_status(order: Mapping[str, Any]) -> str:
-    """The order's status as sales see it: a deleted or wholly cancelled order is «Отменен»."""
+def effective_status(order: Mapping[str, Any], crm_state: str = "") -> str:
+    """The order's status as sales see it: a deleted or wholly cancelled order is «Отменен», and
+    where 1C:CRM closed the deal with the client (``Сделка_Key``), «Выиграна» / «Проиграна»."""
     if order.get("DeletionMark"):
         return CANCELLED
+    if crm_state in CLOSED_DEAL_STATES:
+        return crm_state
     rows = order.get("Товары") or []
     if rows and all(r.get("Отменено") for r in rows):
         return CANCELLED
@@ -53,14 +60,17 @@ def plan_stages(ctx: DocContext, settings: StatusesConfig) -> DocPlan:
     if not links:
         return out
     seen = {row["b24_key"]: row["value"] for row in ctx.state.baselines() if row["field"] == STATUS_SEEN}
-    orders = {o["Ref_Key"]: o for o in ctx.onec.fetch_many(ORDERS, list(links.values()),
-                                                          select=["Ref_Key", "Статус", "DeletionMark", "Товары"])}
+    orders = {o["Ref_Key"]: o for o in ctx.onec.fetch_many(
+        ORDERS, list(links.values()), select=["Ref_Key", "Статус", "DeletionMark", "Товары", "Сделка_Key"])}
+    crm_refs = sorted({str(o["Сделка_Key"]) for o in orders.values() if o.get("Сделка_Key")})
+    crm_state = {d["Ref_Key"]: str(d.get("Статус") or "") for d in ctx.onec.fetch_many(
+        CRM_DEALS, crm_refs, select=["Ref_Key", "Статус"])} if crm_refs else {}
     changed = {}
     for key, ref in links.items():
         order = orders.get(ref)
         if order is None:
             continue
-        status = effective_status(order)
+        status = effective_status(order, crm_state.get(str(order.get("Сделка_Key") or ""), ""))
         if status != seen.get(key, EDITABLE_STATUS) or settings.owned_by_1c:
             changed[key] = status
     if not changed:

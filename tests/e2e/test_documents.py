@@ -362,3 +362,16 @@ def test_a_1c_status_change_moves_the_deal_exactly_once(world):
     assert cli(cfg_path, "reconcile").exit_code == 0
     assert b24.call("crm.deal.get", {"id": deal})["STAGE_ID"] == "WON"
     assert plan_of(cfg_path)["operations"] == []
+
+
+def test_a_won_1c_crm_deal_moves_the_bitrix24_deal(world):
+    sandbox, cfg_path, config, b24, onec = world
+    cfg_path.write_text(cfg_path.read_text(encoding="utf-8") + '"Выиграна" = "WON"\n', encoding="utf-8")
+    deal, order = synced_order(cfg_path, b24, onec)
+    crm_deal = onec.create("Catalog_СделкиСКлиентами", {"Description": "Поставка ноутбуков", "Статус": "ВРаботе",
+                                                         "Партнер_Key": order["Партнер_Key"]})
+    onec.update(ORDERS, order["Ref_Key"], {"Сделка_Key": crm_deal["Ref_Key"]})
+    assert plan_of(cfg_path)["operations"] == []
+    onec.update("Catalog_СделкиСКлиентами", crm_deal["Ref_Key"], {"Статус": "Выиграна", "Закрыта": True})
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert b24.call("crm.deal.get", {"id": deal})["STAGE_ID"] == "WON"
