@@ -27,6 +27,7 @@ from b24sync.secrets import Secret, SecretSource, check_owner_only
 ENV_CONFIG = "B24SYNC_CONFIG"
 ENV_BITRIX24_WEBHOOK = "B24SYNC_BITRIX24_WEBHOOK"
 ENV_ONEC_PASSWORD = "B24SYNC_ONEC_PASSWORD"
+ENV_APP_TOKEN = "B24SYNC_APP_TOKEN"
 WRITE_PATHS = ("odata", "http_service")
 WRITE_ENTITIES = ("counterparty", "order", "lead")
 GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -129,6 +130,22 @@ class StatusesConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """The event receiver: where it listens, the application token it checks, its queue's rules."""
+
+    token: Secret | None = None
+    token_env: str = ENV_APP_TOKEN
+    host: str = "127.0.0.1"
+    port: int = 8808
+    path: str = "/bitrix24/events"
+    threads: int = 8
+    max_body_bytes: int = 65536
+    dedupe_seconds: float = 30.0
+    max_attempts: int = 8
+    batch_size: int = 200
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one b24sync instance (one portal, one 1C base)."""
 
@@ -144,6 +161,13 @@ class Config:
     leads: LeadsConfig = field(default_factory=LeadsConfig)
     invoices: InvoicesConfig = field(default_factory=InvoicesConfig)
     statuses: StatusesConfig = field(default_factory=StatusesConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
+
+    def require_app_token(self) -> Secret:
+        """The application token of the outgoing webhook, or a configuration error saying where to put it."""
+        if self.serve.token is None:
+            raise ConfigError(t(m.APP_TOKEN_MISSING, path=self.path, env=self.serve.token_env))
+        return self.serve.token
 
     def require_onec_password(self) -> Secret:
         """The 1C user's password, or a configuration error saying where to put it."""
@@ -261,11 +285,12 @@ def load_config(path: str | Path | None = None) -> Config:
     leads = _load_leads(root.table("leads"))
     invoices = _load_invoices(root.table("invoices"))
     statuses = _load_statuses(root.table("statuses"))
+    serve = _load_serve(root.table("serve"), secrets_file, config_path)
     root.reject_unknown()
     assert state_path is not None
     return Config(path=config_path, instance=instance, state_path=state_path, secrets_file=secrets_file,
                   bitrix24=bitrix24, onec=onec, fields=rules, max_changes=max_changes, deals=deals, leads=leads,
-                  invoices=invoices, statuses=statuses)
+                  invoices=invoices, statuses=statuses, serve=serve)
 
 
 def _strings(table: _Table, key: str, default: tuple[str, ...], allowed: tuple[str, ...] | None = None,
@@ -414,5 +439,24 @@ def _load_invoices(table: _Table) -> InvoicesConfig:
 def _load_statuses(table: _Table) -> StatusesConfig:
     config = StatusesConfig(enabled=table.get("enabled", bool, True), owned_by_1c=table.get("owned_by_1c", bool, False),
                             map=_text_map(table, "map"))
+    table.reject_unknown()
+    return config
+
+
+def _load_serve(table: _Table, secrets_file: Path | None, config_path: Path) -> ServeConfig:
+    env = table.get("token_env", str, ENV_APP_TOKEN)
+    source = SecretSource(env=env, secrets_file=secrets_file, own_file=table.path_value("token_file", None),
+                          credential="bitrix24_app_token")
+    path = table.get("path", str, "/bitrix24/events")
+    if not path.startswith("/") or path == "/healthz":
+        raise ConfigError(t(m.CONFIG_BAD_CHOICE, key=table.name("path"), path=config_path, value=path,
+                            allowed="a path starting with / other than /healthz"))
+    config = ServeConfig(
+        token=source.resolve(table.name("token_file"), config_path), token_env=env,
+        host=table.get("host", str, "127.0.0.1"), port=table.get("port", int, 8808), path=path,
+        threads=table.positive("threads", int, 8), max_body_bytes=table.positive("max_body_bytes", int, 65536),
+        dedupe_seconds=table.get("dedupe_seconds", float, 30.0), max_attempts=table.positive("max_attempts", int, 8),
+        batch_size=table.positive("batch_size", int, 200),
+    )
     table.reject_unknown()
     return config

@@ -303,6 +303,9 @@ INVOICE_PIPELINE_MISSING = N_("The portal has no stages for smart invoices of pi
                               "(crm.status.list SMART_INVOICE_STAGE_{category}).")
 INVOICE_LEGACY_UNSUPPORTED = N_("invoices.target = \"legacy\" (crm.invoice.*) is not supported yet; use \"smart\" "
                                 "(smart invoices, entity type 31) or set invoices.enabled = false.")
+APP_TOKEN_MISSING = N_("No application token for the event receiver: set {env} in the environment or in the "
+                       "owner-only secrets file, or serve.token_file in {path} (the token Bitrix24 shows for the "
+                       "outgoing webhook).")
 STAGE_UNKNOWN = N_("{key}: {value!r} is neither the id nor the name of a status on the portal. Known: {known}.")
 ORGANIZATION_UNKNOWN = N_("deals.organization: {value!r} does not name exactly one 1C organization (by INN or "
                           "Ref_Key); the base has: {known}.")
@@ -373,4 +376,15 @@ STATUS_COL_SUMMARY = N_("Summary")
 STATUS_FACTS = N_(
     "{links} linked pairs; journal: {journal}; Bitrix24 watermark: {watermark}; 1C versions known: {versions}"
 )
+STATUS_EVENTS = N_("Event queue: {counts}")
+STATUS_DEAD = N_("Dead event {id}: {event} {entity}:{entity_id} after {attempts} attempt(s): {error}")
+SERVE_HELP = N_("Receive Bitrix24 outgoing-webhook events and process them at once (durable queue + worker).")
+OPT_SERVE_HOST = N_("Address to listen on (default: serve.host, 127.0.0.1).")
+OPT_SERVE_PORT = N_("Port to listen on (default: serve.port; 0 picks a free one).")
+OPT_NO_WORKER = N_("Only receive and queue; run 'b24sync worker' separately.")
+SERVE_LISTENING = N_("Listening on {url} (health: /healthz). Stop with Ctrl+C or SIGTERM.")
+SERVE_STOPPED = N_("Stopped; queue: {counts}.")
+WORKER_HELP = N_("Process the event queue that 'b24sync serve --no-worker' fills.")
+OPT_WORKER_ONCE = N_("Process what is queued, then exit.")
+WORKER_DONE = N_("Worker stopped after processing {count} event(s).")
 STATUS_NO_STATE = N_("No state yet at {path}: run 'b24sync reconcile --dry-run' first.")

@@ -123,8 +123,9 @@ def _only_known_managers(decided: DiffResult, b24_snap: Bitrix24Snapshot, onec_s
 
 def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient, *, full: bool = False,
             only: set[str] | None = None, rules: FieldRules | None = None,
-            progress: Progress | None = None) -> Prepared:
-    """Read both systems and build the plan (``only``: a subset of ``{"companies", "contacts"}``)."""
+            progress: Progress | None = None, targets: set[str] = frozenset()) -> Prepared:
+    """Read both systems and build the plan (``only``: a subset of ``{"companies", "contacts"}``;
+    ``targets``: Bitrix24 records an event named, read even when nothing says they changed)."""
     entities = {"company" if o.startswith("compan") else "contact" for o in only} if only else None
     links = _links(state, entities)
     watermark = state.watermark(WATERMARK)
@@ -133,7 +134,8 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
     if incremental:
         versions = onec.scan_versions(COUNTERPARTIES)
         changed_refs = {f"counterparty:{ref}" for ref, dv in versions.items() if known.get(ref) != dv}
-        linked_b24 = links[links["onec_key"].isin(changed_refs)]["b24_key"]
+        linked_b24 = pd.concat([links[links["onec_key"].isin(changed_refs)]["b24_key"],
+                                pd.Series(sorted(targets), dtype=object)])
         b24_snap = extract_bitrix24(b24, since=datetime.fromisoformat(watermark),
                                     overlap=timedelta(seconds=config.bitrix24.incremental_overlap_seconds),
                                     extra_company_ids=_ids(linked_b24, "company"),
@@ -148,6 +150,14 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
     if not incremental:
         b24_snap = extract_bitrix24(b24, progress=progress)
         onec_snap = extract_onec(onec, progress=progress)
+    return plan_snapshots(config, state, b24_snap, onec_snap, links, incremental=incremental, entities=entities,
+                          rules=rules)
+
+
+def plan_snapshots(config: Config, state: State, b24_snap: Bitrix24Snapshot, onec_snap: OneCSnapshot,
+                   links: pd.DataFrame, *, incremental: bool, entities: set[str] | None = None,
+                   rules: FieldRules | None = None) -> Prepared:
+    """Normalize, match, diff and plan two snapshots (``incremental``: the Bitrix24 side is partial)."""
     if entities is not None:
         if "company" not in entities:
             b24_snap.companies = b24_snap.companies.iloc[0:0]

@@ -87,12 +87,23 @@ def require_userfields(b24: Bitrix24Client, flows: set[str] | None = None) -> No
 
 def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, only: set[str] | None = None,
                   max_changes: int | None = None, progress: Callable[[str], Callable[[int], None] | None] | None = None,
-                  apply_progress: Callable[[int], None] | None = None) -> RunResult:
-    """Plan (and unless ``dry_run``, apply) one reconciliation; holds the run lock throughout."""
+                  apply_progress: Callable[[int], None] | None = None, targets: set[str] | None = None) -> RunResult:
+    """Plan (and unless ``dry_run``, apply) one reconciliation; holds the run lock throughout.
+
+    ``targets`` (``contact:12``, ``deal:7`` …) narrows the run to those Bitrix24 records, with the
+    same rules, plan and journal: what ``b24sync serve`` does for the records its events name. Such
+    a run reads what matching needs but writes only for the targets (and the customers their
+    documents need), and moves no watermark, so the scheduled runs still see everything.
+    """
     flows = flows_of(config, only)
+    if targets is not None:
+        kinds = {key.split(":")[0] for key in targets}
+        flows = {*COUNTERPARTY_FLOWS, *(f for f, e in (("deals", "deal"), ("leads", "lead"))
+                                        if e in kinds and getattr(config, f).enabled)}
     with RunLock(config.state_path, "reconcile"):
         state = State(config.state_path)
-        run_id = state.start_run("reconcile --dry-run" if dry_run else "reconcile")
+        run_id = state.start_run("events" if targets is not None else
+                                 "reconcile --dry-run" if dry_run else "reconcile")
         b24, onec, service = clients(config)
         try:
             require_userfields(b24, flows)
@@ -109,13 +120,20 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
             # documents need their customers' counterparties: planned even when only documents are asked for
             prepared = prepare(config, state, b24, onec, full=full,
                                only=parties if parties and parties != set(COUNTERPARTY_FLOWS) else None,
-                               progress=progress)
+                               progress=progress, targets=set(targets or ()))
             docs = plan_documents(config, state, b24, onec, prepared, documents)
         except BaseException:
             state.finish_run(run_id, "failed", {})
             raise
         drop: list = []
-        if not parties:  # only the counterparty work the documents depend on
+        if targets is not None:
+            docs.operations = [op for op in docs.operations if op.key.get("b24_key") in targets]
+            docs.issues = [i for i in docs.issues if i.record_key in targets]
+            docs.watermarks = {}
+            kept, prepared.baseline = keep_counterparties(
+                prepared, set(targets) | needed_counterparties(docs.operations))
+            drop = [op for op in prepared.plan.operations if op not in kept]
+        elif not parties:  # only the counterparty work the documents depend on
             kept, prepared.baseline = keep_counterparties(prepared, needed_counterparties(docs.operations))
             drop = [op for op in prepared.plan.operations if op not in kept]
         prepared.plan = with_operations(prepared.plan, docs.operations, docs.issues, drop)
@@ -129,7 +147,7 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
             raise TooManyChanges(t(m.APPLY_MAX_CHANGES, count=len(plan.operations), limit=limit))
         report = applier.apply(plan, baseline=prepared.baseline)
         record_documents(state, docs, run_id, report.ok)
-        if report.ok and parties == set(COUNTERPARTY_FLOWS):
+        if report.ok and parties == set(COUNTERPARTY_FLOWS) and targets is None:
             if prepared.next_watermark is not None:
                 state.set_watermark(WATERMARK, prepared.next_watermark.isoformat())
             versions = state.onec_versions(COUNTERPARTIES) if not prepared.full else {}

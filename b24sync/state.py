@@ -54,6 +54,15 @@ def m002_product_map(db: Database) -> None:
     db["product_map"].create({"b24_key": str, "onec_ref": str, "method": str, "updated_at": str}, pk="b24_key")
 
 
+@migrations()
+def m003_event_queue(db: Database) -> None:
+    db["events"].create({"id": int, "event": str, "entity": str, "entity_id": int, "ts": int, "received_at": float,
+                         "status": str, "attempts": int, "next_at": float, "last_error": str, "duplicates": int,
+                         "done_at": float}, pk="id")
+    db["events"].create_index(["status", "next_at"])
+    db["events"].create_index(["entity", "entity_id", "status"])
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -106,6 +115,7 @@ class State:
             "journal": journal,
             "watermarks": {row["name"]: row["value"] for row in self.db["watermarks"].rows},
             "onec_versions": self.db["onec_versions"].count,
+            "events": dict(self.db.execute("select status, count(*) from events group by status").fetchall()),
         }
 
     # -- watermarks and versions ----------------------------------------------------------------------

@@ -62,6 +62,12 @@ def status(ctx: typer.Context) -> None:
     console.print(t(m.STATUS_TITLE, instance=config.instance, path=config.state_path), markup=False)
     console.print(t(m.STATUS_FACTS, links=facts["links"], journal=journal, versions=facts["onec_versions"],
                     watermark=next(iter(facts["watermarks"].values()), "-")), markup=False, highlight=False)
+    events = ", ".join(f"{k} {v}" for k, v in sorted(facts["events"].items())) or "-"
+    console.print(t(m.STATUS_EVENTS, counts=events), markup=False, highlight=False)
+    for row in state.db.execute("select id, event, entity, entity_id, attempts, last_error from events "
+                                "where status = 'dead' order by id desc limit 10").fetchall():
+        console.print(t(m.STATUS_DEAD, id=row[0], event=row[1], entity=row[2], entity_id=row[3], attempts=row[4],
+                        error=row[5]), markup=False, highlight=False)
     table = Table(title=t(m.STATUS_RUNS))
     for column in (m.STATUS_COL_STARTED, m.STATUS_COL_COMMAND, m.STATUS_COL_STATUS, m.STATUS_COL_SUMMARY):
         table.add_column(t(column))

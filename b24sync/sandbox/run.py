@@ -55,7 +55,8 @@ class Sandbox:
         config_path.parent.mkdir(parents=True, exist_ok=True)
         secrets_path = config_path.with_suffix(".secrets")
         _write_private(secrets_path, f"B24SYNC_BITRIX24_WEBHOOK={self.bitrix24.webhook_url}\n"
-                                     f"B24SYNC_ONEC_PASSWORD={self.onec.password}\n")
+                                     f"B24SYNC_ONEC_PASSWORD={self.onec.password}\n"
+                                     f"B24SYNC_APP_TOKEN={self.bitrix24.app_token}\n")
         rate = self.limits.drain_per_second if self.limits else 2.0
         burst = self.limits.bucket_size if self.limits else 50
         _write_private(config_path, CONFIG_TEMPLATE.format(
