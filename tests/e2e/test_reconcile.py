@@ -265,7 +265,7 @@ def test_only_and_csv(world):
     result = cli(cfg_path, "reconcile", "--dry-run", "--format", "csv")
     lines = result.stdout.splitlines()
     assert lines[0].startswith("op_id,action,target,entity") and len(lines) > 1
-    assert cli(cfg_path, "reconcile", "--only", "invoices").exit_code == 2
+    assert cli(cfg_path, "reconcile", "--only", "payments").exit_code == 2
 
 
 def test_incremental_and_full_plan_the_same_changes(world):
