@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,7 +76,8 @@ class State:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             new = not self.path.exists()
-            self.db = Database(self.path)
+            # the receiver's threads write to the same file: wait for a lock rather than fail
+            self.db = Database(sqlite3.connect(self.path, timeout=60.0))
             if new:
                 os.chmod(self.path, 0o600)
             self.db.enable_wal()
@@ -86,9 +88,25 @@ class State:
 
     @contextmanager
     def atomic(self) -> Iterator[Database]:
-        """One committed transaction (nested calls become savepoints)."""
-        with self.db.atomic():
+        """One committed transaction (nested calls become savepoints).
+
+        The outermost one begins ``IMMEDIATE``: the write lock is taken up front, so a transaction
+        that reads before it writes never meets a snapshot another writer (the event receiver)
+        has moved on from — which SQLite would refuse at once, without waiting.
+        """
+        conn = self.db.conn
+        if conn.in_transaction:
+            with self.db.atomic():
+                yield self.db
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield self.db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     # -- runs -----------------------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ class EventQueue:
         self.dedupe_seconds, self.max_attempts = dedupe_seconds, max_attempts
         self.backoff_seconds, self.backoff_cap = backoff_seconds, backoff_cap
         self._local = threading.local()
+        self._writer = threading.Lock()
 
     def _db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -58,6 +59,10 @@ class EventQueue:
 
     def put(self, event: str, entity: str, entity_id: int, ts: int = 0) -> tuple[int, bool]:
         """Store one event; ``(row id, True)`` when new, ``(existing id, False)`` when it collapsed."""
+        with self._writer:  # this process's writers queue here, in order, instead of polling SQLite's lock
+            return self._put(event, entity, entity_id, ts)
+
+    def _put(self, event: str, entity: str, entity_id: int, ts: int) -> tuple[int, bool]:
         db, now = self._db(), time.time()
         db.execute("BEGIN IMMEDIATE")
         try:

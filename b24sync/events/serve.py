@@ -61,7 +61,8 @@ def start_service(config: Config, token: str, *, host: str | None = None, port: 
                                         "processed": the_worker.processed if the_worker else 0})
     server = create_server(receiver, host=host or settings.host, port=settings.port if port is None else port,
                            threads=settings.threads, max_request_body_size=settings.max_body_bytes,
-                           ident="b24sync", clear_untrusted_proxy_headers=True)
+                           connection_limit=500, channel_timeout=30, ident="b24sync",
+                           clear_untrusted_proxy_headers=True)
     threads = [threading.Thread(target=server.run, name="b24sync-http", daemon=True)]
     if the_worker is not None:
         threads.append(threading.Thread(target=the_worker.run_forever, name="b24sync-worker", daemon=True))

@@ -11,6 +11,7 @@ from . import (
     addresses,
     crm_entities,
     duplicates,
+    invoices_legacy,
     items,
     links,
     productrows,
@@ -25,5 +26,5 @@ from .store import Store
 
 def register_all(registry: MethodRegistry, store: Store) -> None:
     for module in (crm_entities, userfields, items, requisites, addresses, statuses, users, products,
-                   productrows, duplicates, links):
+                   productrows, duplicates, links, invoices_legacy):
         module.register(registry, store)

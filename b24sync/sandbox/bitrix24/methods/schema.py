@@ -281,6 +281,55 @@ MOVED_BY_ID user o Кем изменена стадия
 MOVED_TIME datetime o Дата изменения стадии
 """)
 
+INVOICE_LEGACY = _table("""
+ID integer o Идентификатор
+ACCOUNT_NUMBER string R Номер
+COMMENTS text - Комментарий менеджера
+CREATED_BY integer o Кем создан
+CURRENCY crm_currency o Валюта
+DATE_BILL date - Дата выставления
+DATE_INSERT datetime - Дата создания
+DATE_MARKED datetime - Дата отклонения
+DATE_PAY_BEFORE date - Срок оплаты
+DATE_PAYED datetime o Дата оплаты (смены признака)
+DATE_STATUS datetime o Дата смены статуса
+DATE_UPDATE datetime o Дата изменения
+EMP_PAYED_ID integer o Кто отметил оплату
+EMP_STATUS_ID integer o Кто сменил статус
+LID string o Сайт
+IS_RECURRING char - Шаблон регулярного счета
+XML_ID string - Внешний код
+ORDER_TOPIC string R Тема
+PAY_SYSTEM_ID integer R Печатная форма
+PAY_VOUCHER_DATE date - Дата оплаты
+PAY_VOUCHER_NUM string - Номер платежного документа
+PAYED char o Оплачен
+PERSON_TYPE_ID integer R Тип плательщика
+PRICE money o Сумма
+REASON_MARKED string - Комментарий к статусу
+RESPONSIBLE_EMAIL string o E-mail ответственного
+RESPONSIBLE_ID integer - Ответственный
+RESPONSIBLE_LAST_NAME string o Фамилия ответственного
+RESPONSIBLE_LOGIN string o Логин ответственного
+RESPONSIBLE_NAME string o Имя ответственного
+RESPONSIBLE_PERSONAL_PHOTO integer o Фото ответственного
+RESPONSIBLE_SECOND_NAME string o Отчество ответственного
+RESPONSIBLE_WORK_POSITION string o Должность ответственного
+STATUS_ID crm_status:INVOICE_STATUS - Статус
+TAX_VALUE money o Сумма налога
+UF_COMPANY_ID integer - Компания
+UF_CONTACT_ID integer - Контакт
+UF_MYCOMPANY_ID integer - Моя компания
+UF_DEAL_ID integer - Сделка
+UF_QUOTE_ID integer - Предложение
+USER_DESCRIPTION string - Комментарий для клиента
+""")
+"""The deprecated (pre-smart) invoice of ``crm.invoice.*``: the flat columns ``*.list`` can return.
+
+``PR_LOCATION``, ``INVOICE_PROPERTIES`` and ``PRODUCT_ROWS`` are described and returned by
+``fields``/``get`` only (``invoices_legacy``), because the list method never returns them.
+"""
+
 ALWAYS_READONLY = frozenset(
     {"ID", "DATE_CREATE", "DATE_MODIFY", "CREATED_BY_ID", "MODIFY_BY_ID", "HAS_PHONE", "HAS_EMAIL",
      "HAS_IMOL", "STAGE_SEMANTIC_ID", "STATUS_SEMANTIC_ID", "LEAD_ID", "QUOTE_ID", "MOVED_BY_ID",
