@@ -135,16 +135,24 @@ def test_the_example_config_is_valid_and_documents_every_key(tmp_path):
     text = example.read_text("utf-8")
     import dataclasses
 
-    from b24sync.config import Bitrix24Config, DealsConfig, InvoicesConfig, LeadsConfig, OneCConfig, StatusesConfig
+    from b24sync.config import (
+        Bitrix24Config,
+        DealsConfig,
+        InvoicesConfig,
+        LeadsConfig,
+        OneCConfig,
+        ServeConfig,
+        StatusesConfig,
+    )
 
     assert cfg.deals.trigger_stages == ("Договор подписан",) and cfg.leads.qualified_statuses == ("CONVERTED",)
-    for cls in (Bitrix24Config, OneCConfig, DealsConfig, LeadsConfig, InvoicesConfig, StatusesConfig):
+    for cls in (Bitrix24Config, OneCConfig, DealsConfig, LeadsConfig, InvoicesConfig, StatusesConfig, ServeConfig):
         for f in dataclasses.fields(cls):
             if f.name == "write_via":
                 assert "[onec.write_via]" in text
             elif f.name in ("product_map", "manager_map", "stage_map", "map"):
                 assert f".{f.name}]" in text
-            elif f.name not in ("webhook", "password"):
+            elif f.name not in ("webhook", "password", "token"):
                 assert f"{f.name} =" in text, f.name
 
 
