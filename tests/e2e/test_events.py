@@ -200,3 +200,50 @@ def test_a_contact_added_in_bitrix24_reaches_1c_through_an_event(world):
         "select count(*) from journal where entity = 'counterparty' and action = 'create' and status = 'done' "
         "and operation like ?", [f'%contact:{contact}"%']).fetchone()[0]
     assert journal == 1
+
+
+def test_a_deal_moved_into_the_stage_gets_its_order_through_an_event(world):
+    sandbox, config = world
+    from b24sync.sandbox.bitrix24.methods.reference import CUSTOM_STAGE_ID
+
+    service = start_service(config, config.require_app_token().reveal(), port=0)
+    sandbox.bitrix24.events_url = service.url
+    try:
+        b24 = Bitrix24Client(sandbox.bitrix24.webhook_url)
+        company = next(c for c in export_all(b24, "company", select=["ID", "UF_CRM_1C_ID"]) if c["UF_CRM_1C_ID"])
+        deal = b24.call("crm.deal.add", {"fields": {"TITLE": "Срочная поставка", "COMPANY_ID": company["ID"],
+                                                    "ASSIGNED_BY_ID": 2, "STAGE_ID": "NEW"}})
+        b24.call("crm.deal.productrows.set", {"id": deal, "rows": [{"PRODUCT_ID": 2, "PRICE": 21490, "QUANTITY": 1}]})
+        b24.call("crm.deal.update", {"id": deal, "fields": {"STAGE_ID": CUSTOM_STAGE_ID}})
+        deadline, ref = time.monotonic() + 30, None
+        while ref is None and time.monotonic() < deadline:
+            ref = b24.call("crm.deal.get", {"id": deal})["UF_CRM_1C_ORDER_ID"] or None
+            time.sleep(0.1)
+        assert ref and sandbox.store.get("Document_ЗаказКлиента", ref)["Контрагент_Key"] == company["UF_CRM_1C_ID"]
+    finally:
+        service.stop()
+
+
+def test_an_event_that_keeps_failing_ends_dead_and_status_shows_it(world, tmp_path):
+    sandbox, config = world
+    from typer.testing import CliRunner
+
+    from b24sync.cli import app
+    from b24sync.errors import RemoteError
+
+    queue = EventQueue(config.state_path, max_attempts=3, backoff_seconds=0.01)
+    queue.put("ONCRMCONTACTUPDATE", "contact", 4242)
+    calls = []
+
+    def failing(cfg, targets):
+        calls.append(targets)
+        raise RemoteError("1C answered 500: Не удалось записать: Поле \"Партнер\" не заполнено")
+
+    worker = Worker(config, queue, run=failing)
+    deadline = time.monotonic() + 10
+    while queue.pending() and time.monotonic() < deadline:
+        worker.round()
+        time.sleep(0.02)
+    assert len(calls) == 3 and queue.counts() == {"dead": 1}
+    shown = CliRunner().invoke(app, ["--config", str(config.path), "status"], env={"COLUMNS": "250"})
+    assert "Dead event" in shown.output and "contact:4242" in shown.output and "Партнер" in shown.output
