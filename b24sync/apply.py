@@ -44,7 +44,7 @@ KINDS = "Catalog_ВидыКонтактнойИнформации"
 PARTNER_KIND = {"legal": "Компания", "sole_proprietor": "Компания", "individual": "ЧастноеЛицо"}
 ONEC_KIND = {"legal": "ЮрЛицо", "sole_proprietor": "ИндивидуальныйПредприниматель", "individual": "ФизЛицо"}
 DOCUMENTS = {"order": "deal", "interest": "lead"}  # operation entity → the Bitrix24 record it comes from
-B24_DOCUMENTS = ("deal", "smart_invoice")  # written to Bitrix24 from 1C documents
+B24_DOCUMENTS = ("deal", "smart_invoice", "invoice_legacy")  # written to Bitrix24 from 1C documents
 PARTNER_NS = uuid.UUID("0b3c2d9e-7f64-4e0b-9c51-2a4d6e8f1b24")
 
 
@@ -470,6 +470,11 @@ class Applier:
         if op.entity == "deal":
             return {f"{prefix}_e": ("crm.deal.update", {"id": int(op.target_id), "fields": {
                 "STAGE_ID": _after(op, "STAGE_ID")}})}
+        if op.entity == "invoice_legacy":  # rows travel inside the fields; the portal sums PRICE from them
+            fields = {name: change["after"] for name, change in op.fields.items()}
+            if op.action == "create":
+                return {f"{prefix}_e": ("crm.invoice.add", {"fields": fields})}
+            return {f"{prefix}_e": ("crm.invoice.update", {"id": int(op.target_id), "fields": fields})}
         fields = {name: change["after"] for name, change in op.fields.items() if name != "productRows"}
         commands: dict[str, tuple[str, dict[str, Any]]] = {}
         if op.action == "create":
@@ -491,8 +496,9 @@ class Applier:
                      "value": _after(op, STATUS_SEEN)}]
             self.journal.done(op, str(op.target_id), [], seen)
         elif op.action == "create":
-            new_id = str((result.get(first) or {}).get("item", {}).get("id", ""))
-            self.journal.done(op, new_id, [(f"smart_invoice:{new_id}", str(op.key["onec_key"]), "invoice")], [])
+            answer = result.get(first)
+            new_id = str(answer if op.entity == "invoice_legacy" else (answer or {}).get("item", {}).get("id", ""))
+            self.journal.done(op, new_id, [(f"{op.entity}:{new_id}", str(op.key["onec_key"]), "invoice")], [])
         else:
             self.journal.done(op, str(op.target_id), [], [])
 

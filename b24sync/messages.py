@@ -301,11 +301,6 @@ ORDER_TOTAL_DIFFERS = N_("{deal}: 1C computed the order total as {onec}, Bitrix2
 ORDER_REFUSED = N_("order {ref} is no longer «НеСогласован» in 1C; the deal's change is not written")
 INVOICE_PIPELINE_MISSING = N_("The portal has no stages for smart invoices of pipeline {category} "
                               "(crm.status.list SMART_INVOICE_STAGE_{category}).")
-INVOICE_LEGACY_UNSUPPORTED = N_("invoices.target = \"legacy\" (crm.invoice.*) is not supported yet; use \"smart\" "
-                                "(smart invoices, entity type 31) or set invoices.enabled = false.")
-APP_TOKEN_MISSING = N_("No application token for the event receiver: set {env} in the environment or in the "
-                       "owner-only secrets file, or serve.token_file in {path} (the token Bitrix24 shows for the "
-                       "outgoing webhook).")
 STAGE_UNKNOWN = N_("{key}: {value!r} is neither the id nor the name of a status on the portal. Known: {known}.")
 ORGANIZATION_UNKNOWN = N_("deals.organization: {value!r} does not name exactly one 1C organization (by INN or "
                           "Ref_Key); the base has: {known}.")

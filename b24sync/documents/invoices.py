@@ -99,8 +99,6 @@ def _rows(ctx: DocContext, invoice: Mapping[str, Any], order: Mapping[str, Any] 
 
 def plan_invoices(ctx: DocContext, settings: InvoicesConfig) -> DocPlan:
     out = DocPlan()
-    if settings.target != "smart":
-        raise ConfigError(t(m.INVOICE_LEGACY_UNSUPPORTED))
     deal_of = {record_id(row["onec_key"]): int(record_id(row["b24_key"])) for row in ctx.state.links()
                if row["entity"] == "deal"}
     party_of = {record_id(row["onec_key"]): row["b24_key"] for row in ctx.state.links()
@@ -121,6 +119,8 @@ def plan_invoices(ctx: DocContext, settings: InvoicesConfig) -> DocPlan:
     out.checked = len(ours)
     if not ours:
         return out
+    if settings.target == "legacy":
+        return _plan_legacy(ctx, settings, ours, linked, party_of, out)
     existing = {str(r.get("xmlId") or ""): r for r in export_all(ctx.b24, "smart_invoice", select=B24_SELECT)}
     existing.pop("", None)
     deal_ids = sorted({d for _, _, d in ours if d})
@@ -183,6 +183,81 @@ def plan_invoices(ctx: DocContext, settings: InvoicesConfig) -> DocPlan:
                                                                        products), "reason": f"invoice_{state}"}
         if changes:
             out.operations.append(make_operation("update", "bitrix24", "smart_invoice", str(current["id"]),
+                                                 {"b24_key": b24_key, "onec_key": f"invoice:{ref}"}, changes,
+                                                 f"invoice_{state}", {"DataVersion": inv.get("DataVersion")}))
+    return out
+
+
+# --- legacy invoices (crm.invoice.*, entity type 5) --------------------------------------------------
+
+LEGACY_SELECT = ["ID", "XML_ID", "ORDER_TOPIC", "ACCOUNT_NUMBER", "PRICE", "STATUS_ID", "UF_DEAL_ID"]
+LEGACY_STAGES = {"issued": "N", "annulled": "D", "deleted": "D"}
+
+
+def _legacy_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Smart-invoice rows in the old shape: VAT as a fraction, every row new (``ID`` 0)."""
+    return [{"ID": 0, "PRODUCT_ID": r["productId"], "PRODUCT_NAME": r["productName"], "QUANTITY": r["quantity"],
+             "PRICE": r["price"], "VAT_RATE": (r["taxRate"] or 0) / 100, "VAT_INCLUDED": "Y"} for r in rows]
+
+
+def _plan_legacy(ctx: DocContext, settings: InvoicesConfig, ours: list, linked: Mapping[str, int],
+                 party_of: Mapping[str, str], out: DocPlan) -> DocPlan:
+    """The same invoices as deprecated ``crm.invoice`` records, for portals without smart invoices.
+
+    The portal computes ``PRICE`` from the rows and keeps every invoice in roubles; the payer type
+    follows the customer (company or contact) and the pay system is the first active one of it.
+    """
+    stages = {**LEGACY_STAGES, **settings.stage_map}
+    existing = {str(r.get("XML_ID") or ""): r for r in export_all(ctx.b24, "invoice_legacy", select=LEGACY_SELECT)}
+    existing.pop("", None)
+    person = {str(p["NAME"]): int(p["ID"]) for p in ctx.b24.call("crm.persontype.list", {})}
+    systems = sorted(ctx.b24.call("crm.paysystem.list", {"filter": {"ACTIVE": "Y"}}),
+                     key=lambda r: (int(r.get("SORT") or 0), int(r["ID"])))
+    deal_ids = sorted({d for _, _, d in ours if d})
+    deals = {int(r["ID"]): r for start in range(0, len(deal_ids), CHUNK) for r in export_all(
+        ctx.b24, "deal", select=["ID", "COMPANY_ID", "CONTACT_ID"], filters={"@ID": deal_ids[start:start + CHUNK]})}
+    orders = {o["Ref_Key"]: o for o in ctx.onec.fetch_many(
+        ORDERS, sorted({str(b) for _, b, _ in ours if b}),
+        select=["Ref_Key", "Number", "СуммаДокумента", "ЦенаВключаетНДС", "Товары"])}
+    products = {ref: int(key.split(":")[1]) for key, ref in ctx.state.product_map().items()
+                if key.startswith("product:")}
+    for inv, basis, deal_id in ours:
+        ref, state = inv["Ref_Key"], invoice_state(inv)
+        current = existing.get(ref)
+        rows = _legacy_rows(_rows(ctx, inv, orders.get(str(basis or "")), products))
+        fields: dict[str, Any] = {"ORDER_TOPIC": _title(inv), "ACCOUNT_NUMBER": str(inv.get("Number") or "")}
+        if ref not in linked and current is None:
+            if state != "issued":
+                continue
+            deal = deals.get(deal_id or 0, {})
+            party = party_of.get(str(inv.get("Контрагент_Key") or ""), "")
+            company = deal.get("COMPANY_ID") or (int(record_id(party)) if party.startswith("company:") else 0)
+            contact = deal.get("CONTACT_ID") or (int(record_id(party)) if party.startswith("contact:") else 0)
+            payer = person.get("CRM_COMPANY" if company else "CRM_CONTACT", 0)
+            system = next((int(r["ID"]) for r in systems if int(r.get("PERSON_TYPE_ID") or 0) == payer), 0)
+            fields.update({"XML_ID": ref, "STATUS_ID": stages["issued"], "PERSON_TYPE_ID": payer,
+                           "PAY_SYSTEM_ID": system, "UF_DEAL_ID": deal_id or 0, "UF_COMPANY_ID": company or 0,
+                           "UF_CONTACT_ID": contact or 0, "PRODUCT_ROWS": rows})
+            changes = {name: {"before": None, "after": value, "reason": "invoice_issued"}
+                       for name, value in fields.items()}
+            out.operations.append(make_operation("create", "bitrix24", "invoice_legacy", None,
+                                                 {"b24_key": None, "onec_key": f"invoice:{ref}"}, changes,
+                                                 "invoice_issued", {"DataVersion": inv.get("DataVersion")}))
+            continue
+        if current is None:
+            continue
+        b24_key = f"invoice_legacy:{current['ID']}"
+        if ref not in linked:
+            out.links.append((b24_key, f"invoice:{ref}", "invoice"))
+        if state in ("annulled", "deleted"):
+            fields["STATUS_ID"] = stages[state]
+        changes = {name: {"before": current.get(name), "after": value, "reason": f"invoice_{state}"}
+                   for name, value in fields.items() if current.get(name) != value}
+        if abs(_money(current.get("PRICE")) - _money(inv.get("СуммаДокумента"))) > KOPECK:
+            changes["PRODUCT_ROWS"] = {"before": float(_money(current.get("PRICE"))), "after": rows,
+                                       "reason": f"invoice_{state}"}
+        if changes:
+            out.operations.append(make_operation("update", "bitrix24", "invoice_legacy", str(current["ID"]),
                                                  {"b24_key": b24_key, "onec_key": f"invoice:{ref}"}, changes,
                                                  f"invoice_{state}", {"DataVersion": inv.get("DataVersion")}))
     return out

@@ -376,3 +376,24 @@ def test_a_won_1c_crm_deal_moves_the_bitrix24_deal(world):
     onec.update("Catalog_СделкиСКлиентами", crm_deal["Ref_Key"], {"Статус": "Выиграна", "Закрыта": True})
     assert cli(cfg_path, "reconcile").exit_code == 0
     assert b24.call("crm.deal.get", {"id": deal})["STAGE_ID"] == "WON"
+
+
+def test_legacy_invoices_for_old_portals(world):
+    sandbox, cfg_path, config, b24, onec = world
+    cfg_path.write_text(cfg_path.read_text(encoding="utf-8") + '\n[invoices]\ntarget = "legacy"\n', encoding="utf-8")
+    deal, order = synced_order(cfg_path, b24, onec)
+    invoice = issue_invoice(onec, order)
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    made = b24.call("crm.invoice.list", {"filter": {"UF_DEAL_ID": deal}, "select": ["ID", "XML_ID", "PRICE",
+                                                                                     "STATUS_ID", "ORDER_TOPIC"]})
+    [item] = made
+    assert item["XML_ID"] == invoice["Ref_Key"] and item["STATUS_ID"] == "N"
+    assert abs(Decimal(str(item["PRICE"])) - order["СуммаДокумента"]) <= Decimal("0.05")
+    rows = b24.call("crm.invoice.get", {"id": item["ID"]})["PRODUCT_ROWS"]
+    assert [r["PRODUCT_NAME"] for r in rows] == ["Ноутбук Irbis 15", "Клавиатура беспроводная", "Доставка по Москве"]
+    assert plan_of(cfg_path)["operations"] == []
+    onec.update(INVOICES, invoice["Ref_Key"], {"Аннулирован": True})
+    assert cli(cfg_path, "reconcile").exit_code == 0
+    assert b24.call("crm.invoice.get", {"id": item["ID"]})["STATUS_ID"] == "D"
+    assert len(b24.call("crm.invoice.list", {"filter": {"UF_DEAL_ID": deal}})) == 1
+    assert plan_of(cfg_path)["operations"] == []
