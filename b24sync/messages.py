@@ -301,6 +301,13 @@ ORDER_TOTAL_DIFFERS = N_("{deal}: 1C computed the order total as {onec}, Bitrix2
 ORDER_REFUSED = N_("order {ref} is no longer «НеСогласован» in 1C; the deal's change is not written")
 INVOICE_PIPELINE_MISSING = N_("The portal has no stages for smart invoices of pipeline {category} "
                               "(crm.status.list SMART_INVOICE_STAGE_{category}).")
+SANDBOX_OPT_B24_FAULT = N_("Make this share of portal requests fail with KIND (repeatable), e.g. overload503=0.05, "
+                           "drop_after_commit=0.1, html502=0.02, truncated=0.01, slow_after_commit=0.05.")
+SANDBOX_OPT_ONEC_FAULT = N_("Make this share of 1C requests fail with KIND (repeatable), e.g. html500=0.05, "
+                            "web503=0.02, drop_after_commit=0.1, truncated=0.01, slow=0.05.")
+SANDBOX_OPT_FAULT_SEED = N_("Seed of the random faults: the same seed fails the same requests again.")
+SANDBOX_OPT_SLOW = N_("Seconds a 'slow' fault delays its answer.")
+SANDBOX_BAD_FAULT = N_("{spec!r} is not KIND=SHARE with a share from 0 to 1; kinds: {kinds}.")
 STAGE_UNKNOWN = N_("{key}: {value!r} is neither the id nor the name of a status on the portal. Known: {known}.")
 ORGANIZATION_UNKNOWN = N_("deals.organization: {value!r} does not name exactly one 1C organization (by INN or "
                           "Ref_Key); the base has: {known}.")

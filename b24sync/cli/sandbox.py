@@ -36,14 +36,32 @@ def sandbox(
                                                    metavar="URL")] = None,
     write_config: Annotated[Path | None, typer.Option("--write-config", help=t(m.SANDBOX_OPT_WRITE_CONFIG),
                                                       metavar="PATH")] = None,
+    b24_faults: Annotated[list[str] | None, typer.Option("--b24-fault", help=t(m.SANDBOX_OPT_B24_FAULT),
+                                                         metavar="KIND=SHARE")] = None,
+    onec_faults: Annotated[list[str] | None, typer.Option("--onec-fault", help=t(m.SANDBOX_OPT_ONEC_FAULT),
+                                                          metavar="KIND=SHARE")] = None,
+    fault_seed: Annotated[int, typer.Option("--fault-seed", help=t(m.SANDBOX_OPT_FAULT_SEED))] = 0,
+    latency: Annotated[float, typer.Option("--slow-seconds", help=t(m.SANDBOX_OPT_SLOW), min=0)] = 2.0,
 ) -> None:
+    import random
+
+    from b24sync.sandbox.bitrix24.faults import FAULT_KINDS as B24_KINDS
+    from b24sync.sandbox.onec.faults import FAULT_KINDS as ONEC_KINDS
     from b24sync.sandbox.run import start_sandbox
+
+    b24_shares = _fault_shares(b24_faults or [], B24_KINDS, "--b24-fault")
+    onec_shares = _fault_shares(onec_faults or [], ONEC_KINDS, "--onec-fault")
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     running = start_sandbox(size=size, seed=seed, limits=not no_limits, events_url=events_url,
                             bitrix24_port=bitrix24_port, onec_port=onec_port)
+    for faults, shares, stream in ((running.bitrix24.faults, b24_shares, "bitrix24"),
+                                   (running.onec.faults, onec_shares, "onec")):
+        faults.probabilities = shares
+        faults.rng = random.Random(f"{fault_seed}/{stream}")
+        faults.slow_seconds = latency
     try:
         for key, value in running.info().items():
             print(f"{key}={value}", flush=True)
@@ -57,6 +75,22 @@ def sandbox(
     finally:
         running.stop()
         err_console.print(t(m.SANDBOX_STOPPED))
+
+
+def _fault_shares(specs: list[str], kinds: frozenset[str], option: str) -> dict[str, float]:
+    """``["html500=0.05", …]`` → ``{"html500": 0.05}``; a bad kind or share is a usage error."""
+    shares: dict[str, float] = {}
+    for spec in specs:
+        kind, _, share = spec.partition("=")
+        try:
+            value = float(share)
+        except ValueError:
+            value = -1.0
+        if kind not in kinds or not 0 <= value <= 1:
+            raise typer.BadParameter(t(m.SANDBOX_BAD_FAULT, spec=spec, kinds=", ".join(sorted(kinds))),
+                                     param_hint=option)
+        shares[kind] = value
+    return shares
 
 
 @app.command(help=t(m.DEMO_HELP), rich_help_panel=PANEL)

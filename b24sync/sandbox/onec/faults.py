@@ -7,6 +7,7 @@ saw an error: a retried POST duplicates it), slow answers and bodies cut short.
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 
@@ -35,8 +36,10 @@ class _Queued:
 class Faults:
     """``add(kind, entity_set=…, method=…)`` makes the next matching request misbehave."""
 
-    def __init__(self, slow_seconds: float = 3.0) -> None:
+    def __init__(self, slow_seconds: float = 3.0, seed: int = 0) -> None:
         self.slow_seconds = slow_seconds
+        self.probabilities: dict[str, float] = {}  # kind → share of requests it hits (a seeded soak)
+        self.rng = random.Random(seed)
         self.fired: list[tuple[str, str, str]] = []  # (method, entity set, kind)
         self._queue: list[_Queued] = []
         self._lock = threading.Lock()
@@ -54,6 +57,7 @@ class Faults:
     def clear(self) -> None:
         with self._lock:
             self._queue.clear()
+            self.probabilities = {}
 
     @property
     def pending(self) -> int:
@@ -70,4 +74,10 @@ class Faults:
                     self._queue.remove(queued)
                 self.fired.append((method, entity_set, queued.kind))
                 return Fault(queued.kind, queued.delay)
+            for kind, probability in sorted(self.probabilities.items()):
+                if kind not in FAULT_KINDS:
+                    raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
+                if self.rng.random() < probability:
+                    self.fired.append((method, entity_set, kind))
+                    return Fault(kind, self.slow_seconds)
         return None
