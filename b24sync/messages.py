@@ -161,8 +161,11 @@ RECON_ISSUES = {
     "inn_wrong_length": N_("{record}: INN {value} has the wrong length for this kind of counterparty "
                            "(10 digits for a legal entity, 12 for a sole proprietor or a person)."),
     "not_digits": N_("{record}: INN {value!r} must consist of digits only."),
+    "inn_all_zeros": N_("{record}: INN {value} is all zeros, a placeholder for an unknown INN."),
     "no_inn": N_("{record}: no INN; the record cannot be matched or created by INN."),
-    "invalid_kpp": N_("{record}: KPP {value!r} is not 9 characters of the form NNNNXXNNN."),
+    "invalid_kpp": N_("{record}: KPP {value!r} is not 9 characters of the form NNNNXXNNN; it is left out of the sync."),
+    "kpp_not_for_kind": N_("{record}: KPP {value} is given, but only legal entities have one; it is left out of the "
+                           "sync."),
     "ambiguous_requisites": N_("{record}: the company has requisites with different INNs ({value}); none is used "
                                "until only one remains."),
     "unknown_manager": N_("{record}: responsible user {value} has no known e-mail; the manager is not synchronized."),
@@ -176,6 +179,8 @@ RECON_ISSUES = {
     "not_created_no_email": N_("{record} is not created on the other side: a person is matched by e-mail and "
                                "this one has none."),
     "not_created_unknown_kind": N_("{record} is not created on the other side: its legal form is unknown."),
+    "not_created_no_name": N_("{record} is not created on the other side: it has no name, and a new record needs "
+                              "one."),
     # deals → orders and leads → interests: a listed deal gets no order at all until it is fixed
     "deal_no_customer": N_("{record}: the deal has neither a company nor a contact; no order is made."),
     "counterparty_no_inn": N_("{record}: the customer {value} has no INN, so it cannot be a 1C counterparty; no "
@@ -224,6 +229,7 @@ RECON_CONFLICTS = {
     "inn_wrong_length": N_("{records}: INN {inn} has the wrong length for its kind; it is neither matched nor "
                            "created."),
     "not_digits": N_("{records}: INN {inn!r} is not all digits; it is neither matched nor created."),
+    "inn_all_zeros": N_("{records}: INN {inn} is all zeros, a placeholder; it is neither matched nor created."),
     "record_missing": N_("{records}: the link points at {target}, which no longer exists."),
     "record_deleted": N_("{records}: the link points at {target}, which is marked for deletion in 1C."),
     "stored_twice": N_("The stored links give a record more than one partner: {records}."),
@@ -234,6 +240,8 @@ RECON_CONFLICTS = {
                         "modification time); nothing is written for this field."),
     "same_time": N_("{records}: {field} changed on both sides at the same time; nothing is written for this "
                     "field."),
+    "invalid_value": N_("{records}: the {field} to write, {value!r}, fails its checks; nothing is written for this "
+                        "field."),
     "shared_partner": N_("{records}: these Bitrix24 records have different managers, but their 1C counterparties "
                          "share one partner, which has one manager; the manager is not written to 1C."),
 }
@@ -308,6 +316,11 @@ SANDBOX_OPT_ONEC_FAULT = N_("Make this share of 1C requests fail with KIND (repe
 SANDBOX_OPT_FAULT_SEED = N_("Seed of the random faults: the same seed fails the same requests again.")
 SANDBOX_OPT_SLOW = N_("Seconds a 'slow' fault delays its answer.")
 SANDBOX_BAD_FAULT = N_("{spec!r} is not KIND=SHARE with a share from 0 to 1; kinds: {kinds}.")
+APP_TOKEN_MISSING = N_("No application token for the event receiver: set {env} in the environment or in the "
+                       "owner-only secrets file, or serve.token_file in {path} (the token Bitrix24 shows for the "
+                       "outgoing webhook).")
+SECRET_NOT_UTF8 = N_("{path} is not UTF-8 text (byte {offset}); save it as UTF-8.")
+SERVE_CANNOT_LISTEN = N_("Cannot listen on {host}:{port}: {reason}.")
 STAGE_UNKNOWN = N_("{key}: {value!r} is neither the id nor the name of a status on the portal. Known: {known}.")
 ORGANIZATION_UNKNOWN = N_("deals.organization: {value!r} does not name exactly one 1C organization (by INN or "
                           "Ref_Key); the base has: {known}.")

@@ -18,6 +18,8 @@ from b24sync.documents.flow import keep_counterparties, needed_counterparties, p
 from b24sync.errors import B24SyncError
 from b24sync.exitcodes import ExitCode
 from b24sync.extract import COUNTERPARTIES
+from b24sync.http.retry import RetryPolicy
+from b24sync.http.transport import Timeouts
 from b24sync.i18n import t
 from b24sync.journal import Journal
 from b24sync.lock import RunLock
@@ -50,9 +52,12 @@ def clients(config: Config) -> tuple[Bitrix24Client, OneCClient, ServiceClient |
         from b24sync.errors import ConfigError
 
         raise ConfigError(t(m.ONEC_NOT_CONFIGURED, path=config.path))
+    retry = RetryPolicy(max_attempts=onec_cfg.max_retries, budget=onec_cfg.retry_budget_seconds)
+    timeouts = Timeouts(onec_cfg.connect_timeout, onec_cfg.read_timeout)
     onec = OneCClient(onec_cfg.odata_url, onec_cfg.user, password, server_tz=onec_cfg.tzinfo(),
-                      page_size=onec_cfg.page_size, honour_if_match=onec_cfg.honour_if_match)
-    service = (ServiceClient(onec_cfg.http_service_url, onec_cfg.user, password)
+                      page_size=onec_cfg.page_size, honour_if_match=onec_cfg.honour_if_match, retry=retry,
+                      timeouts=timeouts)
+    service = (ServiceClient(onec_cfg.http_service_url, onec_cfg.user, password, retry=retry, timeouts=timeouts)
                if onec_cfg.http_service_url and "http_service" in onec_cfg.write_via.values() else None)
     return b24, onec, service
 

@@ -54,11 +54,20 @@ def check_owner_only(path: Path, key: str) -> None:
         raise ConfigError(t(m.FILE_NOT_OWNER_ONLY, path=path, key=key, mode=oct(stat.S_IMODE(mode))))
 
 
+def _read_utf8(path: Path) -> str:
+    """The file as UTF-8; another encoding (a Cyrillic password saved as Windows-1251) is a config
+    error naming the file — never an exception carrying the file's bytes."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(t(m.SECRET_NOT_UTF8, path=path, offset=exc.start)) from None
+
+
 def read_secrets_file(path: Path, key: str) -> dict[str, str]:
     """Parse a ``KEY=VALUE`` secrets file (``#`` comments, optional quotes)."""
     check_owner_only(path, key)
     values: dict[str, str] = {}
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(_read_utf8(path).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -92,14 +101,14 @@ class SecretSource:
                 return Secret(value, f"{self.secrets_file} ({self.env})")
         if self.own_file is not None:
             check_owner_only(self.own_file, key)
-            value = self.own_file.read_text(encoding="utf-8").strip()
+            value = _read_utf8(self.own_file).strip()
             if value:
                 return Secret(value, str(self.own_file))
         creds = os.environ.get("CREDENTIALS_DIRECTORY")
         if creds and self.credential:
             path = Path(creds) / self.credential
             if path.is_file():
-                value = path.read_text(encoding="utf-8").strip()
+                value = _read_utf8(path).strip()
                 if value:
                     return Secret(value, f"systemd credential {self.credential}")
         return None

@@ -20,10 +20,13 @@ from typing import Any
 
 from waitress.server import create_server
 
+from b24sync import messages as m
 from b24sync.config import Config
+from b24sync.errors import B24SyncError
 from b24sync.events.queue import EventQueue
 from b24sync.events.receiver import Receiver
 from b24sync.events.worker import Worker
+from b24sync.i18n import t
 
 log = logging.getLogger("b24sync.serve")
 
@@ -59,10 +62,14 @@ def start_service(config: Config, token: str, *, host: str | None = None, port: 
     receiver = Receiver(queue, token, path=settings.path, max_body=settings.max_body_bytes,
                         health=lambda: {"worker": bool(the_worker and not the_worker.stopping.is_set()),
                                         "processed": the_worker.processed if the_worker else 0})
-    server = create_server(receiver, host=host or settings.host, port=settings.port if port is None else port,
-                           threads=settings.threads, max_request_body_size=settings.max_body_bytes,
-                           connection_limit=500, channel_timeout=30, ident="b24sync",
-                           clear_untrusted_proxy_headers=True)
+    bind_host, bind_port = host or settings.host, settings.port if port is None else port
+    try:
+        server = create_server(receiver, host=bind_host, port=bind_port, threads=settings.threads,
+                               max_request_body_size=settings.max_body_bytes, connection_limit=500,
+                               channel_timeout=30, ident="b24sync", clear_untrusted_proxy_headers=True)
+    except OSError as exc:
+        raise B24SyncError(t(m.SERVE_CANNOT_LISTEN, host=bind_host, port=bind_port,
+                             reason=exc.strerror or exc)) from None
     threads = [threading.Thread(target=server.run, name="b24sync-http", daemon=True)]
     if the_worker is not None:
         threads.append(threading.Thread(target=the_worker.run_forever, name="b24sync-worker", daemon=True))

@@ -11,9 +11,13 @@ what their distinct phones, e-mails and INNs cost:
   lower-cased. ASCII local parts are checked by the dot-atom grammar in bulk and the domain by
   ``email-validator`` once per distinct domain; anything else is validated whole;
 - INN → digits only, checksum as ``stdnum.ru.inn`` computes it (vectorized with numpy; a unit
-  test checks agreement with stdnum), length 10 for legal entities and 12 for persons.
+  test checks agreement with stdnum), length 10 for legal entities and 12 for persons;
+- KPP → whitespace removed, upper-case; a malformed one, or one on a sole proprietor or a person,
+  is left out.
 
-Bad input never raises: the value is left out (phones, e-mails) or marked (``inn_valid``) and an
+Letters in a phone are never read as keypad digits, and 1C's empty reference (the all-zero GUID) in
+``UF_CRM_1C_ID``/``ORIGIN_ID`` is no link. Bad input never raises: the value is left out (phones,
+e-mails, KPP) or marked (``inn_valid``) and an
 :class:`~b24sync.recon.model.Issue` names the record, the field and the raw value.
 """
 
@@ -56,6 +60,7 @@ ONEC_KINDS = {
 }
 CI_PHONE, CI_EMAIL, CI_ADDRESS = "Телефон", "АдресЭлектроннойПочты", "Адрес"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_EMPTY_GUID = "00000000-0000-0000-0000-000000000000"  # 1C's «no reference»
 _KPP = r"\d{4}[\dA-Z]{2}\d{3}"
 
 
@@ -110,6 +115,9 @@ def phone_slow(text: str) -> str:
     except phonenumbers.NumberParseException:
         return ""
     if not phonenumbers.is_valid_number(number):
+        return ""
+    typed = "".join(str(int(c)) for c in text if c.isdecimal())
+    if str(number.national_number) not in typed:  # letters read as keypad digits (8-800-FLOWERS, 8495ABC4567)
         return ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -222,10 +230,12 @@ def _checksum_ok(inns: np.ndarray) -> np.ndarray:
 
 
 def inn_problems(inns: Any, kinds: Any) -> np.ndarray:
-    """Per INN: ``""`` if valid for its kind, else ``not_digits``, ``inn_wrong_length`` or ``bad_inn_checksum``.
+    """Per INN: ``""`` if valid for its kind, else ``not_digits``, ``inn_wrong_length``, ``inn_all_zeros`` or
+    ``bad_inn_checksum``.
 
     ``inns`` are whitespace-free strings; an empty INN gets ``""`` (absence is judged elsewhere).
-    Legal entities need 10 digits, sole proprietors and people 12.
+    Legal entities need 10 digits, sole proprietors and people 12. All zeros pass the checksum but are
+    the placeholder typed for «unknown», and would pair unrelated firms.
     """
     arr = _objects(inns)
     codes, uniq = pd.factorize(arr)
@@ -233,12 +243,13 @@ def inn_problems(inns: Any, kinds: Any) -> np.ndarray:
     u_len = np.fromiter(map(len, uniq), dtype=np.int64, count=len(uniq))
     u_digits = np.fromiter(map(_ascii_digits, uniq), dtype=bool, count=len(uniq))
     u_ok = _checksum_ok(uniq)
-    n, digits, checksum = u_len[codes], u_digits[codes], u_ok[codes]
+    u_zeros = np.fromiter((not u.strip("0") for u in uniq), dtype=bool, count=len(uniq))
+    n, digits, checksum, zeros = u_len[codes], u_digits[codes], u_ok[codes], u_zeros[codes]
     kinds = _objects(kinds)
     expected = np.select([kinds == md.LEGAL, (kinds == md.SOLE_PROPRIETOR) | (kinds == md.INDIVIDUAL)], [10, 12], 0)
     wrong_length = ~np.isin(n, (10, 12)) | ((expected != 0) & (n != expected))
-    return np.select([n == 0, ~digits, wrong_length, ~checksum],
-                     ["", "not_digits", "inn_wrong_length", "bad_inn_checksum"], "").astype(object)
+    return np.select([n == 0, ~digits, wrong_length, zeros, ~checksum],
+                     ["", "not_digits", "inn_wrong_length", "inn_all_zeros", "bad_inn_checksum"], "").astype(object)
 
 
 def _kind_from_inn(inns: np.ndarray) -> np.ndarray:
@@ -356,7 +367,7 @@ def _first_filled(*parts: Any) -> np.ndarray:
 def _ref_one(text: Any) -> str:
     s = str(text).strip().lower()
     s = s.removeprefix("counterparty:")
-    if not s:
+    if not s or s == _EMPTY_GUID:
         return ""
     return f"counterparty:{s}" if _GUID.fullmatch(s) else "?"
 
@@ -482,6 +493,16 @@ def _kpp_bad(kpp: np.ndarray) -> np.ndarray:
     return per_unique(kpp, lambda k: bool(k) and not _KPP_RE.fullmatch(k), missing=False).astype(bool)
 
 
+def _checked_kpp(keys: np.ndarray, kpp: np.ndarray, kind: np.ndarray, issues: _Issues) -> np.ndarray:
+    """KPP as used: a malformed one, or one on a sole proprietor or a person (who have none), is left out
+    and reported, like an invalid phone: 1C refuses to store either, and a typo must not win."""
+    bad = _kpp_bad(kpp)
+    issues.add(keys, "kpp", kpp, "invalid_kpp", bad)
+    foreign = ~bad & (kpp != "") & ((kind == md.SOLE_PROPRIETOR) | (kind == md.INDIVIDUAL))
+    issues.add(keys, "kpp", kpp, "kpp_not_for_kind", foreign)
+    return np.where(bad | foreign, "", kpp).astype(object)
+
+
 _KPP_RE = re.compile(_KPP, re.ASCII)
 
 
@@ -604,8 +625,8 @@ def normalize_bitrix24(companies: pd.DataFrame | None, requisites: pd.DataFrame 
         problems = inn_problems(inn, kind)
         issues.add(keys, "inn", inn, problems, problems != "")
         issues.add(keys, "inn", inn, "no_inn", inn == "")
-        issues.add(keys, "kpp", rq["kpp"], "invalid_kpp", _kpp_bad(rq["kpp"]))
-        base.update(kind=kind, name=_text(companies, "TITLE"), full_name=rq["full_name"], inn=inn, kpp=rq["kpp"],
+        kpp = _checked_kpp(keys, rq["kpp"], kind, issues)
+        base.update(kind=kind, name=_text(companies, "TITLE"), full_name=rq["full_name"], inn=inn, kpp=kpp,
                     legal_address=rq["legal_address"], inn_valid=(inn != "") & (problems == ""))
         parts.append(pd.DataFrame(base))
     if contacts is not None and len(contacts):
@@ -679,7 +700,7 @@ def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[s
     problems = inn_problems(inn, kind)
     issues.add(keys, "inn", inn, problems, problems != "")
     issues.add(keys, "inn", inn, "no_inn", (inn == "") & ((kind == md.LEGAL) | (kind == md.SOLE_PROPRIETOR)))
-    issues.add(keys, "kpp", kpp, "invalid_kpp", _kpp_bad(kpp))
+    kpp = _checked_kpp(keys, kpp, kind, issues)
 
     rows = _ci_rows(frame)
     typ = rows["type"].to_numpy(dtype=object)

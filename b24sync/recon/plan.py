@@ -302,6 +302,16 @@ def _filled(value: Any) -> bool:
     return value is not None and value != "" and value != ()
 
 
+def _named(rec: dict[str, Any], issues: list[Issue]) -> bool:
+    """Both systems require a name on a new record: the legal name stands in for an empty short one;
+    with neither (a person, or a firm named with spaces only) the record is not created."""
+    if not rec["name"]:
+        rec["name"] = rec["full_name"]
+    if not rec["name"]:
+        issues.append(Issue(rec["key"], "name", "", "not_created_no_name"))
+    return bool(rec["name"])
+
+
 def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: FieldRules,
              namespace: uuid.UUID | str) -> tuple[list[Operation], list[Issue]]:
     ops: list[Operation] = []
@@ -321,6 +331,12 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
             if problem:
                 issues.append(Issue(key, "inn", rec["inn"], problem))
                 continue
+        if not _named(rec, issues):
+            continue
+        # 1C is given the name as its legal name when there is none; Bitrix24 learns it in the same run
+        invented = entity != md.CONTACT and not rec["full_name"] and "full_name" in rules.synced()
+        if invented:
+            rec["full_name"] = rec["name"]
         ref = md.deterministic_ref(key, namespace)
         onec_key = f"counterparty:{ref}"
         fields = {"kind": {"before": None, "after": kind, "reason": "new_in_bitrix24"},
@@ -338,6 +354,8 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
         ops.append(_operation("create", md.ONEC, md.COUNTERPARTY, ref, keys, fields, "new_in_bitrix24",
                               {"exists": False}, patch))
         link = {LINK_FIELD: {"before": _link_ref(rec["link"]), "after": ref, "reason": "created_in_onec"}}
+        if invented:
+            link["full_name"] = {"before": "", "after": rec["full_name"], "reason": "created_in_onec"}
         ops.append(_operation("link", md.B24, entity, md.record_id(key), keys, link, "created_in_onec",
                               {"DATE_MODIFY": rec["version"]}))
     for rec in _rows(onec, match.unmatched_onec).to_dict("records"):
@@ -358,6 +376,8 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
                 issues.append(Issue(key, "inn", rec["inn"], problem))
                 continue
             entity = md.COMPANY
+        if not _named(rec, issues):
+            continue
         ref = md.record_id(key)
         fields = {"kind": {"before": None, "after": kind, "reason": "new_in_onec"}}
         if entity == md.COMPANY:
