@@ -18,6 +18,7 @@ from types import TracebackType
 from b24sync import messages as m
 from b24sync.errors import LockHeld
 from b24sync.i18n import t
+from b24sync.state import StateUnwritable
 
 
 class RunLock:
@@ -29,8 +30,11 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:  # an unwritable state directory: one clear line naming the file, not a traceback
+            raise StateUnwritable(t(m.STATE_UNWRITABLE, path=self.path, reason=exc.strerror or exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

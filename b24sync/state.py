@@ -15,7 +15,7 @@ import os
 import sqlite3
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,20 @@ from b24sync.errors import B24SyncError
 from b24sync.i18n import t
 
 migrations = Migrations("b24sync")
+
+# SQLite result codes meaning "this file cannot be written (or opened) now", as opposed to a bug in a statement
+_UNWRITABLE = ("SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_BUSY",
+               "SQLITE_LOCKED", "SQLITE_NOTADB", "SQLITE_CORRUPT")
+
+
+class StateUnwritable(B24SyncError):
+    """The state file (or its lock) cannot be written: read-only, full, I/O error. The message names it."""
+
+
+def _unwritable(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return True
+    return isinstance(exc, sqlite3.Error) and str(getattr(exc, "sqlite_errorname", "")).startswith(_UNWRITABLE)
 
 
 @migrations()
@@ -73,6 +87,7 @@ class State:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._failed: str | None = None  # set by a failed write: nothing more is written (or sent) this run
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             new = not self.path.exists()
@@ -83,8 +98,11 @@ class State:
             self.db.enable_wal()
             self.db.execute("PRAGMA synchronous=FULL")
             migrations.apply(self.db)
-        except OSError as exc:
-            raise B24SyncError(t(m.STATE_UNWRITABLE, path=self.path, reason=exc.strerror or exc)) from None
+        except (OSError, sqlite3.Error) as exc:
+            if not _unwritable(exc):
+                raise
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StateUnwritable(t(m.STATE_UNWRITABLE, path=self.path, reason=reason)) from None
 
     @contextmanager
     def atomic(self) -> Iterator[Database]:
@@ -93,20 +111,36 @@ class State:
         The outermost one begins ``IMMEDIATE``: the write lock is taken up front, so a transaction
         that reads before it writes never meets a snapshot another writer (the event receiver)
         has moved on from — which SQLite would refuse at once, without waiting.
+
+        A write the file refuses (read-only, disk full, I/O error) raises :class:`StateUnwritable`, and
+        every later ``atomic()`` of this run raises it again at once: once a journal transition is lost,
+        the journal no longer accounts for what is sent, so the run must stop before the next request.
         """
+        if self._failed is not None:
+            raise StateUnwritable(self._failed)
         conn = self.db.conn
         if conn.in_transaction:
             with self.db.atomic():
                 yield self.db
             return
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.db
-        except BaseException:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                if conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if not _unwritable(exc):
+                raise
             if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+                with suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            self._failed = t(m.STATE_UNWRITABLE, path=self.path, reason=exc)
+            raise StateUnwritable(self._failed) from exc
 
     # -- runs -----------------------------------------------------------------------------------------
 

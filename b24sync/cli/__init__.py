@@ -8,6 +8,7 @@ systemd see the documented codes (docs/exit-codes.md).
 from __future__ import annotations
 
 import platform
+import signal
 import sqlite3
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,19 @@ from b24sync.redact import redact
 
 err_console = Console(stderr=True)
 
+TERMINATED = 128 + signal.SIGTERM  # 143, as a shell reports a SIGTERM; belongs beside ExitCode.INTERRUPTED
+
+
+class Terminated(BaseException):
+    """SIGTERM (systemd stop, ``kill``), raised in the main thread so a run unwinds exactly as on Ctrl+C:
+    open transactions roll back, the journal keeps its account (an operation in flight stays ``sending``,
+    settled by the next run), the lock is released, and the process exits 143 with one line."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM during the unwinding ends it at once
+    raise Terminated
+
 
 class _Group(typer.core.TyperGroup):
     """Maps library errors to their exit codes, with a one-line, redacted message."""
@@ -41,6 +55,9 @@ class _Group(typer.core.TyperGroup):
         except KeyboardInterrupt:
             err_console.print(t(m.INTERRUPTED))
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Terminated:
+            err_console.print(t(m.INTERRUPTED))
+            raise typer.Exit(TERMINATED) from None
 
 
 app = typer.Typer(
@@ -95,5 +112,9 @@ from b24sync.cli import sandbox as _sandbox  # noqa: E402,F401
 
 
 def main() -> None:
-    """Console-script entry point."""
-    sys.exit(app())
+    """Console-script entry point (``serve`` and ``worker`` install their own SIGTERM handling while they run)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        sys.exit(app())
+    except Terminated:  # outside a command (while parsing the command line)
+        sys.exit(TERMINATED)
