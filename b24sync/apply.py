@@ -53,7 +53,7 @@ class ApplyReport:
     done: list[Operation] = field(default_factory=list)
     failed: list[tuple[Operation, str]] = field(default_factory=list)
     stale: list[tuple[Operation, str]] = field(default_factory=list)
-    skipped: int = 0  # already done by an earlier run
+    skipped: int = 0  # already done by an earlier apply of the same plan
     warnings: list[str] = field(default_factory=list)  # done, but worth a look (e.g. 1C totals differ)
 
     @property
@@ -212,13 +212,10 @@ class Applier:
 
     def apply(self, plan: Plan, *, baseline: pd.DataFrame | None = None) -> ApplyReport:
         report = ApplyReport()
-        self.journal.record(plan.plan_id, plan.operations)
-        todo = []
-        for op in plan.operations:
-            if self.journal.status(op.op_id) == DONE:
-                report.skipped += 1
-            else:
-                todo.append(op)
+        plan_at = plan.created_at.isoformat()
+        todo = [op for op in plan.operations if not self.journal.done_before(op.op_id, plan.plan_id, plan_at)]
+        report.skipped = len(plan.operations) - len(todo)  # this plan given again: done ops are not re-sent
+        self.journal.record(plan.plan_id, plan_at, todo)
         stale = self.stale_ops(todo)
         for op in todo:
             if op.op_id in stale:

@@ -28,6 +28,8 @@ from b24sync.sources.onec.client import OneCClient
 from b24sync.state import State
 
 WATERMARK = "bitrix24.parties"
+REMATCH = "rematch.parties"  # set by a run that changed a match key (INN, KPP, e-mail) of a linked record
+MATCH_KEYS = frozenset({"inn", "kpp", "emails"})
 Progress = Callable[[str], Callable[[int], None] | None]
 
 
@@ -130,7 +132,9 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
     links = _links(state, entities)
     watermark = state.watermark(WATERMARK)
     known = state.onec_versions(COUNTERPARTIES)
-    incremental = not full and watermark is not None and bool(known)
+    # a match key changed by the last run may free (or take) the key of a record held back as ambiguous:
+    # such records changed nothing themselves, so only a full match finds them
+    incremental = not full and watermark is not None and bool(known) and not state.watermark(REMATCH)
     if incremental:
         versions = onec.scan_versions(COUNTERPARTIES)
         changed_refs = {f"counterparty:{ref}" for ref, dv in versions.items() if known.get(ref) != dv}

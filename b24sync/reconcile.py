@@ -23,7 +23,7 @@ from b24sync.http.transport import Timeouts
 from b24sync.i18n import t
 from b24sync.journal import Journal
 from b24sync.lock import RunLock
-from b24sync.pipeline import WATERMARK, Prepared, prepare
+from b24sync.pipeline import MATCH_KEYS, REMATCH, WATERMARK, Prepared, prepare
 from b24sync.recon.plan import Plan, with_operations
 from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.onec.client import OneCClient
@@ -152,6 +152,10 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
             raise TooManyChanges(t(m.APPLY_MAX_CHANGES, count=len(plan.operations), limit=limit))
         report = applier.apply(plan, baseline=prepared.baseline)
         record_documents(state, docs, run_id, report.ok)
+        if any(op.action == "update" and MATCH_KEYS & set(op.fields) for op in report.done):
+            state.set_watermark(REMATCH, "1")  # the next run matches in full
+        elif report.ok and prepared.full and parties == set(COUNTERPARTY_FLOWS) and targets is None:
+            state.set_watermark(REMATCH, "")
         if report.ok and parties == set(COUNTERPARTY_FLOWS) and targets is None:
             if prepared.next_watermark is not None:
                 state.set_watermark(WATERMARK, prepared.next_watermark.isoformat())

@@ -78,6 +78,19 @@ def m003_event_queue(db: Database) -> None:
     db["events"].create_index(["entity", "entity_id", "status"])
 
 
+@migrations()
+def m004_journal_per_run(db: Database) -> None:
+    """Key the journal by (run, op): an op identical to one an earlier run did is a new write, not a skip.
+
+    Before, a change made, undone and made again (phone A → B → A → B) planned the op_id of the first
+    run's op, found it ``done`` and skipped the write. Now only a re-apply of the same plan skips it:
+    the same ``plan_id`` *and* ``plan_at`` (its ``created_at``; equal operations give equal ids).
+    """
+    db["journal"].add_column("plan_at", str)
+    db["journal"].transform(pk=("run_id", "op_id"))
+    db["journal"].create_index(["op_id"])
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

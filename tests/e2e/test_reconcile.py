@@ -178,6 +178,24 @@ def test_a_saved_plan_refuses_stale_records(world, tmp_path):
     assert onec.get(CP, target)["НаименованиеПолное"] == "Изменено в 1С после плана"
 
 
+def test_a_saved_plan_applied_twice_writes_once(world, tmp_path):
+    """The journal skips an op only when the same plan did it: ``apply PLAN`` given again writes nothing."""
+    sandbox, cfg_path, config, b24, onec = world
+    cli(cfg_path, "doctor", "--fix")
+    plan_file = tmp_path / "plan.json"
+    assert cli(cfg_path, "reconcile", "--dry-run", "--plan-out", str(plan_file)).exit_code == 0
+    planned = len(json.loads(plan_file.read_text(encoding="utf-8"))["operations"])
+    assert planned > 0
+    assert cli(cfg_path, "apply", str(plan_file)).exit_code == 0
+    sandbox.bitrix24.request_log.clear()
+    onec_before = len(sandbox.onec.request_log)
+    again = cli(cfg_path, "apply", str(plan_file))
+    assert again.exit_code == 0, again.output
+    assert f"{planned} already done earlier" in again.output
+    assert sandbox.bitrix24.request_log.writes == []
+    assert not [r for r in list(sandbox.onec.request_log)[onec_before:] if r.method != "GET"]
+
+
 @pytest.mark.parametrize("seed", [11, 23])
 def test_a_kill_during_apply_leaves_no_duplicate_and_loses_nothing(world, seed):
     sandbox, cfg_path, config, b24, onec = world
