@@ -176,6 +176,8 @@ RECON_ISSUES = {
     "not_created_invalid_inn": N_("{record} is not created on the other side: INN {value} is not valid."),
     "deletion_marked": N_("{record} is marked for deletion in 1C; it is not created in Bitrix24 and deletions are "
                           "not propagated."),
+    "manager_no_partner": N_("{record}: the manager {value} is not written to 1C: 1C keeps the manager on the "
+                             "partner, and this counterparty has none (fill in «Партнер» in 1C)."),
     "not_created_no_email": N_("{record} is not created on the other side: a person is matched by e-mail and "
                                "this one has none."),
     "not_created_unknown_kind": N_("{record} is not created on the other side: its legal form is unknown."),

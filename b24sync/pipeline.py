@@ -19,12 +19,13 @@ from b24sync.config import Config
 from b24sync.extract import COUNTERPARTIES, Bitrix24Snapshot, OneCSnapshot, extract_bitrix24, extract_onec
 from b24sync.recon.diff import DiffResult, diff
 from b24sync.recon.match import MatchResult, match
-from b24sync.recon.model import Conflict, record_id
+from b24sync.recon.model import Conflict, Issue, record_id
 from b24sync.recon.normalize import normalize_bitrix24, normalize_onec
 from b24sync.recon.plan import Plan, build_plan
 from b24sync.recon.rules import FieldRules
 from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.onec.client import OneCClient
+from b24sync.sources.onec.literals import EMPTY_GUID
 from b24sync.state import State
 
 WATERMARK = "bitrix24.parties"
@@ -84,6 +85,23 @@ def _hold_shared_partner_managers(decided: DiffResult, pairs: pd.DataFrame, b24:
                           {"field": "manager"}) for _, group in shared.groupby("partner")]
     return replace(decided, decisions=decided.decisions[~mask].reset_index(drop=True),
                    conflicts=[*decided.conflicts, *conflicts])
+
+
+def _hold_partnerless_managers(decided: DiffResult, onec_snap: OneCSnapshot) -> tuple[DiffResult, list[Issue]]:
+    """A counterparty without a partner (an exchange can load one) has nowhere to keep a manager:
+    the decision is dropped and reported, instead of being planned, "applied" as nothing, every run."""
+    rows = decided.decisions
+    if rows.empty or "Партнер_Key" not in onec_snap.counterparties:
+        return decided, []
+    target = (rows["field"] == "manager") & (rows["target"] == "onec")
+    if not target.any():
+        return decided, []
+    partner = dict(zip("counterparty:" + onec_snap.counterparties["Ref_Key"].astype(str),
+                       onec_snap.counterparties["Партнер_Key"].fillna("").astype(str), strict=True))
+    mask = target & rows["onec_key"].map(partner).fillna("").isin(["", EMPTY_GUID])
+    issues = [Issue(key, "manager", str(after), "manager_no_partner")
+              for key, after in zip(rows.loc[mask, "onec_key"], rows.loc[mask, "after"], strict=True)]
+    return replace(decided, decisions=rows[~mask].reset_index(drop=True)), issues
 
 
 def _hold_deleted_twins(matched: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame) -> MatchResult:
@@ -183,8 +201,9 @@ def plan_snapshots(config: Config, state: State, b24_snap: Bitrix24Snapshot, one
     baseline = pd.DataFrame(state.baselines(), columns=["b24_key", "onec_key", "field", "value", "updated_at"])
     baseline = baseline[baseline["onec_key"].str.startswith("counterparty:")]
     decided = diff(matched.pairs, nb.frame, onec_frame, rules, baseline[["b24_key", "onec_key", "field", "value"]])
+    decided, partnerless = _hold_partnerless_managers(decided, onec_snap)
     decided = _hold_shared_partner_managers(decided, matched.pairs, nb.frame, onec_snap)
     decided = _only_known_managers(decided, b24_snap, onec_snap)
-    plan = build_plan(matched, decided, nb.frame, onec_frame, rules, issues=[*nb.issues, *no.issues])
+    plan = build_plan(matched, decided, nb.frame, onec_frame, rules, issues=[*nb.issues, *no.issues, *partnerless])
     return Prepared(plan=plan, baseline=decided.baseline, pairs=matched.pairs, b24=b24_snap, onec=onec_snap,
                     full=not incremental)
