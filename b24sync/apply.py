@@ -36,7 +36,7 @@ from b24sync.sources.bitrix24.read import export_all
 from b24sync.sources.bitrix24.write import find_by_origin
 from b24sync.sources.onec.client import OneCClient
 from b24sync.sources.onec.contactinfo import address_row, merge_rows
-from b24sync.sources.onec.errors import OneCError
+from b24sync.sources.onec.errors import NotFound, OneCError
 from b24sync.sources.onec.service import ServiceClient
 
 PARTNERS = "Catalog_Партнеры"
@@ -175,7 +175,34 @@ class Applier:
                     stale[op.op_id] = "deleted"
                 elif planned_dv and current_1c[ref] != planned_dv:
                     stale[op.op_id] = f"DataVersion {planned_dv} → {current_1c[ref]}"
+        stale.update(self._stale_sources(ops, stale))
         return stale
+
+    def _stale_sources(self, ops: list[Operation], stale: dict[str, str]) -> dict[str, str]:
+        """Creates whose *source* record changed or vanished since the plan: nothing is made from it.
+
+        A create in 1C goes with the link of its Bitrix24 source (checked above); a create in Bitrix24
+        carries its 1C source's ``DataVersion`` (``precondition.source``).
+        """
+        out: dict[str, str] = {}
+        link_stale = {str(op.key.get("b24_key")): stale[op.op_id] for op in ops
+                      if op.action == "link" and op.op_id in stale}
+        for op in ops:
+            if op.action == "create" and op.target == "onec" and str(op.key.get("b24_key")) in link_stale:
+                out[op.op_id] = f"{op.key['b24_key']}: {link_stale[str(op.key['b24_key'])]}"
+        sources = {record_id(str(op.key["onec_key"])): op for op in ops if op.action == "create"
+                   and op.target == "bitrix24" and op.entity in ("company", "contact")
+                   and (op.precondition.get("source") or {}).get("DataVersion")}
+        if sources:
+            rows = self.onec.fetch_many(COUNTERPARTIES, list(sources), select=["Ref_Key", "DataVersion"])
+            current = {r["Ref_Key"]: r["DataVersion"] for r in rows}
+            for ref, op in sources.items():
+                planned = op.precondition["source"]["DataVersion"]
+                if ref not in current:
+                    out[op.op_id] = f"counterparty:{ref}: deleted"
+                elif current[ref] != planned:
+                    out[op.op_id] = f"counterparty:{ref}: DataVersion {planned} → {current[ref]}"
+        return out
 
     def _stale_documents(self, ops: list[Operation]) -> dict[str, str]:
         """Deals / leads changed since planned, and orders 1C changed since planned."""
@@ -234,6 +261,7 @@ class Applier:
             else:
                 self._run_onec(op, report, baseline_by_pair)
         self._flush_write_backs(report)
+        b24_ops = self._without_uncreated_targets(b24_ops, report)
         for chunk in self._b24_chunks(b24_ops):
             self._run_b24(chunk, report, baseline_by_pair)
         failed_pairs = {(op.key.get("b24_key"), op.key.get("onec_key")) for op, _ in (*report.failed, *report.stale)}
@@ -242,6 +270,26 @@ class Applier:
             for row in quiet:
                 self.journal.state.set_baseline(row["b24_key"], row["onec_key"], row["field"], row["value"])
         return report
+
+    def _without_uncreated_targets(self, ops: list[Operation], report: ApplyReport) -> list[Operation]:
+        """Drop the Bitrix24 ``link`` operations that stamp a 1C record whose create failed in this run.
+
+        Sent anyway, the stamp would name a counterparty that does not exist, and every later run
+        would hold the record back as a broken link instead of creating its counterparty again.
+        Held back, the record stays unlinked and the next plan makes both operations again.
+        """
+        failed = {str(op.key.get("onec_key")): error for op, error in report.failed
+                  if op.target == "onec" and op.action == "create"}
+        kept = []
+        for op in ops:
+            error = failed.get(str(op.key.get("onec_key"))) if op.action == "link" else None
+            if error is None:
+                kept.append(op)
+                continue
+            message = t(m.APPLY_FAILED, target=op.target, entity=op.entity, record=op.target_id, error=error)
+            self.journal.mark([op.op_id], FAILED, error=message)
+            report.failed.append((op, message))
+        return kept
 
     @staticmethod
     def _baseline_rows(baseline: pd.DataFrame | None) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -274,13 +322,19 @@ class Applier:
                 self.journal.done(op, op.target_id or "", [(*pair, op.entity)],
                                   baselines.pop(pair, None) or self._created_baseline(op, *pair))
             report.done.append(op)
-        except OneCError as exc:
-            self.journal.mark([op.op_id], FAILED, error=str(exc))
-            report.failed.append((op, str(exc)))
+        except NotFound as exc:  # deleted in 1C after the plan was checked: nothing to write to
+            self._vanished(op, report, str(exc))
         except B24SyncError as exc:
             self.journal.mark([op.op_id], FAILED, error=str(exc))
             report.failed.append((op, str(exc)))
         self._tick()
+
+    def _vanished(self, op: Operation, report: ApplyReport, error: str) -> None:
+        """The target record was deleted during the apply: stale (re-planned), not a failure."""
+        self.journal.mark([op.op_id], STALE, error=error)
+        report.stale.append((op, t(m.APPLY_STALE, target=op.target, entity=op.entity,
+                                   record=op.target_id or op.key.get("b24_key") or op.key.get("onec_key"),
+                                   detail="deleted")))
 
     def _contact_rows(self, op: Operation, existing: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
         phones = _after(op, "phones") if "phones" in op.fields else None
@@ -320,7 +374,8 @@ class Applier:
         if self.onec.get(COUNTERPARTIES, ref) is not None:  # created by an earlier, interrupted run
             return ref
         partner_ref = str(uuid.uuid5(PARTNER_NS, ref))
-        if self.onec.get(PARTNERS, partner_ref) is None:
+        made_partner = self.onec.get(PARTNERS, partner_ref) is None
+        if made_partner:
             partner = {"Ref_Key": partner_ref, "Description": name, "ЮрФизЛицо": PARTNER_KIND[kind], "Клиент": True}
             manager = self.onec_user(_after(op, "manager"))
             if manager:
@@ -335,13 +390,18 @@ class Applier:
         rows = self._contact_rows(op, [])
         if rows:
             values["КонтактнаяИнформация"] = rows
-        return self.onec.create(COUNTERPARTIES, values, record=str(op.key["b24_key"]))["Ref_Key"]
+        try:
+            return self.onec.create(COUNTERPARTIES, values, record=str(op.key["b24_key"]))["Ref_Key"]
+        except OneCError:  # refused (an answer, not a lost one): the partner made for it would be left alone
+            if made_partner:
+                self.onec.delete(PARTNERS, partner_ref)
+            raise
 
     def _update_onec(self, op: Operation) -> None:
         ref = str(op.target_id)
         current = self.onec.get(COUNTERPARTIES, ref)
         if current is None:
-            raise OneCError(404, "9", "Entity instance not found", operation=f"PATCH {COUNTERPARTIES}", record=ref)
+            raise NotFound(404, "9", "Entity instance not found", operation=f"PATCH {COUNTERPARTIES}", record=ref)
         values: dict[str, Any] = {}
         for src, dst in (("name", "Description"), ("full_name", "НаименованиеПолное"), ("inn", "ИНН"), ("kpp", "КПП")):
             if src in op.fields:
@@ -567,6 +627,9 @@ class Applier:
             return
         for op, cmds in chunk:
             errors = [batch.errors[key] for key in cmds if batch is not None and key in batch.errors]
+            if errors and op.action != "create" and all(_missing(e) for e in errors):
+                self._vanished(op, report, str(errors[0]))
+                continue
             if errors:
                 message = t(m.APPLY_FAILED, target=op.target, entity=op.entity,
                             record=op.target_id or op.key.get("onec_key"), error=errors[0])
@@ -586,6 +649,12 @@ class Applier:
                                   baselines.pop(pair, None) or self._created_baseline(op, *pair))
             report.done.append(op)
             self._tick()
+
+
+def _missing(error: Any) -> bool:
+    """A Bitrix24 answer meaning the record is gone (``Company is not found``, ``Not found``, …): the
+    portal gives no code for it, only the text, which differs per entity."""
+    return "not found" in str(getattr(error, "description", "")).lower()
 
 
 __all__ = ["ApplyReport", "Applier", "DONE", "FAILED", "PENDING", "STALE", "record_id"]

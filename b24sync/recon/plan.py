@@ -391,7 +391,7 @@ def _creates(match: MatchResult, b24: pd.DataFrame, onec: pd.DataFrame, rules: F
         for name, value in (("ORIGINATOR_ID", ORIGINATOR), ("ORIGIN_ID", ref), (LINK_FIELD, ref)):
             fields[name] = {"before": None, "after": value, "reason": "new_in_onec"}
         ops.append(_operation("create", md.B24, entity, None, {"b24_key": None, "onec_key": key}, fields,
-                              "new_in_onec", {"exists": False}, patch))
+                              "new_in_onec", {"exists": False, "source": {"DataVersion": rec["version"]}}, patch))
     return ops, issues
 
 

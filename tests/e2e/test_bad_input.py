@@ -506,6 +506,8 @@ def _check_vanished(run: Run, case: dict[str, Any], entry: dict[str, Any]) -> No
     entity, _, ident = key.partition(":")
     assert key not in run.b24.index and key not in run.onec.index, f"{key} is back"
     partners = [o for b, o in run.links.items() if b == key] + [b for b, o in run.links.items() if o == key]
+    if len(_aliases(case)) == 1:  # planned for creation only: nothing is made from a record that vanished
+        assert not partners, f"{key} vanished, yet {partners} was created from it"
     for partner in partners:  # whatever was written for it before it vanished is reported, not repeated
         assert _conflicts_naming(run.plans["final"], key), f"{key} (linked to {partner}) is not reported"
     if entry.get("apply_exit", 0):  # the apply said which record it could not write
