@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from b24sync.cli import app
 from b24sync.config import load_config
 from b24sync.lock import RunLock
+from b24sync.sandbox.onec.rules import business_error
 from b24sync.sandbox.run import start_sandbox
 from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.bitrix24.read import export_all
@@ -176,6 +177,39 @@ def test_a_saved_plan_refuses_stale_records(world, tmp_path):
     assert result.exit_code == 5, result.output
     assert target in result.output and "DataVersion" in result.output
     assert onec.get(CP, target)["НаименованиеПолное"] == "Изменено в 1С после плана"
+
+
+def test_a_1c_create_refused_by_its_business_rules_leaves_no_partner_behind(world):
+    """UT refuses a counterparty (500/-1 from ``ПередЗаписью``): the partner made for it just before is removed."""
+    sandbox, cfg_path, config, b24, onec = world
+    cli(cfg_path, "doctor", "--fix")
+    store = sandbox.onec.store
+    rules = store.rules
+
+    class RefuseOne:
+        def before_write(self, entity_set, record, is_new, store):
+            if entity_set == CP and record.get("Description") == "ООО «Отказ»":
+                raise business_error("Контрагент с таким наименованием запрещён")
+            rules.before_write(entity_set, record, is_new, store)
+
+        def before_post(self, entity_set, record, store):
+            rules.before_post(entity_set, record, store)
+
+    store.rules = RefuseOne()
+    company = b24.call("crm.company.add", {"fields": {"TITLE": "ООО «Отказ»"}})
+    b24.call("crm.requisite.add", {"fields": {"ENTITY_TYPE_ID": 4, "ENTITY_ID": company, "PRESET_ID": 1,
+                                              "NAME": "Реквизит", "RQ_INN": "7813045547", "RQ_KPP": "781301001",
+                                              "RQ_COMPANY_FULL_NAME": "ООО «Отказ»"}})
+    partners_before = {r["Ref_Key"] for r in onec.query("Catalog_Партнеры", select=["Ref_Key"])}
+    result = cli(cfg_path, "reconcile")
+    assert result.exit_code == 1, result.output
+    assert "Контрагент с таким наименованием запрещён" in result.output
+    new = {r["Ref_Key"]: r["Description"] for r in onec.query("Catalog_Партнеры", select=["Ref_Key", "Description"])
+           if r["Ref_Key"] not in partners_before}
+    used = {r["Партнер_Key"] for r in onec.query(CP, select=["Партнер_Key"])}
+    assert "ООО «Отказ»" not in new.values()
+    assert [name for ref, name in new.items() if ref not in used] == []  # the run's other creates keep theirs
+    assert not [r for r in onec.query(CP, select=["ИНН"]) if r["ИНН"] == "7813045547"]
 
 
 def test_a_saved_plan_applied_twice_writes_once(world, tmp_path):
