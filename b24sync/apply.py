@@ -146,36 +146,49 @@ class Applier:
         """op_id → why, for update/link operations whose record changed since the plan was made."""
         stale: dict[str, str] = {}
         for entity in ("company", "contact"):
-            wanted = {int(op.target_id): op for op in ops
-                      if op.target == "bitrix24" and op.action != "create" and op.entity == entity}
-            if not wanted:
-                continue
-            current: dict[int, Any] = {}
-            ids = sorted(wanted)
-            for start in range(0, len(ids), 500):
-                for row in export_all(self.b24, entity, select=["ID", "DATE_MODIFY"],
-                                      filters={"@ID": ids[start:start + 500]}):
-                    current[int(row["ID"])] = row["DATE_MODIFY"]
-            for record, op in wanted.items():
-                planned = _when(op.precondition.get("DATE_MODIFY"))
-                now = current.get(record)
-                if now is None:
-                    stale[op.op_id] = "deleted"
-                elif planned is not None and now != planned:
-                    stale[op.op_id] = f"DATE_MODIFY {planned.isoformat()} → {now.isoformat()}"
+            stale.update(self._stale_b24(entity, {int(op.target_id): op for op in ops if op.target == "bitrix24"
+                                                  and op.action != "create" and op.entity == entity}))
         stale.update(self._stale_documents(ops))
-        wanted_1c = {op.target_id: op for op in ops if op.target == "onec" and op.action != "create"
-                     and op.entity not in DOCUMENTS}
-        if wanted_1c:
-            rows = self.onec.fetch_many(COUNTERPARTIES, list(wanted_1c), select=["Ref_Key", "DataVersion"])
-            current_1c = {r["Ref_Key"]: r["DataVersion"] for r in rows}
-            for ref, op in wanted_1c.items():
-                planned_dv = op.precondition.get("DataVersion")
-                if ref not in current_1c:
-                    stale[op.op_id] = "deleted"
-                elif planned_dv and current_1c[ref] != planned_dv:
-                    stale[op.op_id] = f"DataVersion {planned_dv} → {current_1c[ref]}"
+        stale.update(self._stale_1c(COUNTERPARTIES, {op.target_id: op for op in ops if op.target == "onec"
+                                                     and op.action != "create" and op.entity not in DOCUMENTS}))
         stale.update(self._stale_sources(ops, stale))
+        return stale
+
+    def _stale_b24(self, entity: str, wanted: Mapping[int, Operation]) -> dict[str, str]:
+        """Bitrix24 records (by ID) deleted, or whose ``DATE_MODIFY`` moved past the op's precondition."""
+        stale: dict[str, str] = {}
+        if not wanted:
+            return stale
+        current: dict[int, Any] = {}
+        ids = sorted(wanted)
+        for start in range(0, len(ids), 500):
+            for row in export_all(self.b24, entity, select=["ID", "DATE_MODIFY"],
+                                  filters={"@ID": ids[start:start + 500]}):
+                current[int(row["ID"])] = row["DATE_MODIFY"]
+        for record, op in wanted.items():
+            planned = _when(op.precondition.get("DATE_MODIFY"))
+            now = current.get(record)
+            if now is None:
+                stale[op.op_id] = "deleted"
+            elif planned is not None and now != planned:
+                stale[op.op_id] = f"DATE_MODIFY {planned.isoformat()} → {now.isoformat()}"
+        return stale
+
+    def _stale_1c(self, entity_set: str, wanted: Mapping[str, Operation], *, source: bool = False) -> dict[str, str]:
+        """1C objects (by ref) deleted, or whose ``DataVersion`` differs from the op's precondition
+        (``source``: the precondition of the record a create copies, named in the reason)."""
+        stale: dict[str, str] = {}
+        if not wanted:
+            return stale
+        rows = self.onec.fetch_many(entity_set, list(wanted), select=["Ref_Key", "DataVersion"])
+        current = {r["Ref_Key"]: r["DataVersion"] for r in rows}
+        for ref, op in wanted.items():
+            planned = (op.precondition.get("source") or {}) if source else op.precondition
+            prefix = f"counterparty:{ref}: " if source else ""
+            if ref not in current:
+                stale[op.op_id] = f"{prefix}deleted"
+            elif planned.get("DataVersion") and current[ref] != planned["DataVersion"]:
+                stale[op.op_id] = f"{prefix}DataVersion {planned['DataVersion']} → {current[ref]}"
         return stale
 
     def _stale_sources(self, ops: list[Operation], stale: dict[str, str]) -> dict[str, str]:
@@ -184,55 +197,25 @@ class Applier:
         A create in 1C goes with the link of its Bitrix24 source (checked above); a create in Bitrix24
         carries its 1C source's ``DataVersion`` (``precondition.source``).
         """
-        out: dict[str, str] = {}
         link_stale = {str(op.key.get("b24_key")): stale[op.op_id] for op in ops
                       if op.action == "link" and op.op_id in stale}
-        for op in ops:
-            if op.action == "create" and op.target == "onec" and str(op.key.get("b24_key")) in link_stale:
-                out[op.op_id] = f"{op.key['b24_key']}: {link_stale[str(op.key['b24_key'])]}"
-        sources = {record_id(str(op.key["onec_key"])): op for op in ops if op.action == "create"
-                   and op.target == "bitrix24" and op.entity in ("company", "contact")
-                   and (op.precondition.get("source") or {}).get("DataVersion")}
-        if sources:
-            rows = self.onec.fetch_many(COUNTERPARTIES, list(sources), select=["Ref_Key", "DataVersion"])
-            current = {r["Ref_Key"]: r["DataVersion"] for r in rows}
-            for ref, op in sources.items():
-                planned = op.precondition["source"]["DataVersion"]
-                if ref not in current:
-                    out[op.op_id] = f"counterparty:{ref}: deleted"
-                elif current[ref] != planned:
-                    out[op.op_id] = f"counterparty:{ref}: DataVersion {planned} → {current[ref]}"
+        out = {op.op_id: f"{op.key['b24_key']}: {link_stale[str(op.key['b24_key'])]}" for op in ops
+               if op.action == "create" and op.target == "onec" and str(op.key.get("b24_key")) in link_stale}
+        out.update(self._stale_1c(COUNTERPARTIES, {
+            record_id(str(op.key["onec_key"])): op for op in ops if op.action == "create" and op.target == "bitrix24"
+            and op.entity in ("company", "contact") and (op.precondition.get("source") or {}).get("DataVersion")},
+            source=True))
         return out
 
     def _stale_documents(self, ops: list[Operation]) -> dict[str, str]:
         """Deals / leads changed since planned, and orders 1C changed since planned."""
         stale: dict[str, str] = {}
         for entity, source in DOCUMENTS.items():
-            wanted = {int(record_id(str(op.key["b24_key"]))): op for op in ops if op.entity == entity}
-            if not wanted:
-                continue
-            ids = sorted(wanted)
-            current = {}
-            for start in range(0, len(ids), 500):
-                for row in export_all(self.b24, source, select=["ID", "DATE_MODIFY"],
-                                      filters={"@ID": ids[start:start + 500]}):
-                    current[int(row["ID"])] = row["DATE_MODIFY"]
-            for record, op in wanted.items():
-                planned = _when(op.precondition.get("DATE_MODIFY"))
-                now = current.get(record)
-                if now is None:
-                    stale[op.op_id] = "deleted"
-                elif planned is not None and now != planned:
-                    stale[op.op_id] = f"DATE_MODIFY {planned.isoformat()} → {now.isoformat()}"
-        updates = {op.target_id: op for op in ops if op.entity == "order" and op.action == "update"}
-        if updates:
-            rows = self.onec.fetch_many(ORDERS, list(updates), select=["Ref_Key", "DataVersion"])
-            versions = {r["Ref_Key"]: r["DataVersion"] for r in rows}
-            for ref, op in updates.items():
-                if ref not in versions:
-                    stale.setdefault(op.op_id, "deleted")
-                elif op.precondition.get("DataVersion") and versions[ref] != op.precondition["DataVersion"]:
-                    stale.setdefault(op.op_id, f"DataVersion {op.precondition['DataVersion']} → {versions[ref]}")
+            stale.update(self._stale_b24(source, {int(record_id(str(op.key["b24_key"]))): op for op in ops
+                                                  if op.entity == entity}))
+        for op_id, why in self._stale_1c(ORDERS, {op.target_id: op for op in ops
+                                                  if op.entity == "order" and op.action == "update"}).items():
+            stale.setdefault(op_id, why)
         return stale
 
     # -- the run ---------------------------------------------------------------------------------------
