@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from b24sync import messages as m
+from b24sync.crashpoints import crashpoint
 from b24sync.documents.model import ORDERS, SEEN
 from b24sync.documents.statuses import STATUS_SEEN
 from b24sync.documents.write import WRITE_BACK, DocumentWriter
@@ -297,10 +298,12 @@ class Applier:
         try:
             if op.action == "create":
                 ref = self._create_onec(op)
+                crashpoint("write.answered")
                 pair = (op.key["b24_key"], f"counterparty:{ref}")
                 self.journal.done(op, ref, [(*pair, op.entity)], self._created_baseline(op, *pair))
             else:
                 self._update_onec(op)
+                crashpoint("write.answered")
                 pair = (op.key["b24_key"], op.key["onec_key"])
                 self.journal.done(op, op.target_id or "", [(*pair, op.entity)],
                                   baselines.pop(pair, None) or self._created_baseline(op, *pair))
@@ -608,7 +611,10 @@ class Applier:
             for op in ops:  # left `sending`: the next run looks each one up before anything else
                 report.failed.append((op, str(exc)))
             return
-        for op, cmds in chunk:
+        crashpoint("write.answered")
+        for n, (op, cmds) in enumerate(chunk):
+            if n == len(chunk) // 2:
+                crashpoint("batch.mid_results")
             errors = [batch.errors[key] for key in cmds if batch is not None and key in batch.errors]
             if errors and op.action != "create" and all(_missing(e) for e in errors):
                 self._vanished(op, report, str(errors[0]))

@@ -17,6 +17,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from b24sync.crashpoints import crashpoint
 from b24sync.recon.plan import Operation
 from b24sync.state import State, now_iso
 
@@ -57,6 +58,8 @@ class Journal:
     def mark(self, op_ids: Iterable[str], status: str, *, remote_id: str = "", error: str = "") -> None:
         with self.state.atomic():
             self._mark(op_ids, status, remote_id=remote_id, error=error)
+        if status == SENDING:
+            crashpoint("journal.after_sending_commit")
 
     def _mark(self, op_ids: Iterable[str], status: str, *, remote_id: str = "", error: str = "") -> None:
         # this run's row, or the row an interrupted run left in doubt (being settled now)
@@ -76,3 +79,4 @@ class Journal:
                 self.state.add_link(b24_key, onec_key, entity, self.run_id)
             for row in baselines:
                 self.state.set_baseline(row["b24_key"], row["onec_key"], row["field"], row["value"])
+        crashpoint("apply.after_done")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from b24sync import messages as m
 from b24sync.apply import Applier, ApplyReport
 from b24sync.config import Config
+from b24sync.crashpoints import crashpoint
 from b24sync.documents.flow import FLOWS as DOCUMENT_FLOWS
 from b24sync.documents.flow import keep_counterparties, needed_counterparties, plan_documents, record_documents
 from b24sync.errors import B24SyncError
@@ -159,6 +160,7 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
         if report.ok and parties == set(COUNTERPARTY_FLOWS) and targets is None:
             if prepared.next_watermark is not None:
                 state.set_watermark(WATERMARK, prepared.next_watermark.isoformat())
+                crashpoint("reconcile.after_watermark")
             versions = state.onec_versions(COUNTERPARTIES) if not prepared.full else {}
             versions.update(prepared.onec.versions)
             for ref in prepared.onec.gone:
