@@ -78,6 +78,12 @@ SANDBOX_OPT_ONEC_PORT = N_("Port of the 1C emulator (OData and the b24sync HTTP 
 SANDBOX_OPT_SIZE = N_("How many counterparties to seed.")
 SANDBOX_OPT_SEED = N_("Seed of the data generator (same seed, same data).")
 SANDBOX_OPT_NO_LIMITS = N_("Turn off the emulated rate limits (leaky bucket and operating time).")
+SANDBOX_OPT_REALISTIC_LATENCY = N_(
+    "Model the servers' own time (per request, per call, COUNT of list totals, 1C $skip and rows) and answer "
+    "that much later; Bitrix24 also charges it to the operating-time limit. B24SYNC_LATENCY_SCALE multiplies "
+    "the waits (default 1)."
+)
+SANDBOX_BAD_LATENCY_SCALE = N_("B24SYNC_LATENCY_SCALE must be a number >= 0, not {value!r}.")
 SANDBOX_OPT_EVENTS = N_("URL that receives the portal's outgoing events (ONCRM…), form-encoded.")
 SANDBOX_OPT_WRITE_CONFIG = N_(
     "Also write a ready config file for this sandbox (secrets in an owner-only file beside it)."
@@ -263,8 +269,9 @@ RULES_BAD_ALLOW_CLEAR = N_("{key} must be true, false or a list of field names, 
 
 # --- doctor --------------------------------------------------------------------------------------
 DOCTOR_HELP = N_(
-    "Check the configuration, both systems' reachability and rights, and the Bitrix24 user fields b24sync "
-    "needs; --fix creates the missing fields."
+    "Check everything a run needs, each with its fix: the state file, both systems' connection, TLS, access and "
+    "rights (webhook scopes, the 1C OData publication), the Bitrix24 user fields (--fix creates the missing ones), "
+    "the configured stages and organization, the HTTP service, and the clocks."
 )
 DOCTOR_OPT_FIX = N_("Create the missing Bitrix24 user fields.")
 DOCTOR_TITLE = N_("b24sync doctor — {path}")
@@ -276,7 +283,7 @@ DOCTOR_WARN = N_("warning")
 DOCTOR_FAIL = N_("failed")
 DOCTOR_FIXED = N_("fixed")
 CHECK_CONFIG = N_("Configuration")
-CHECK_CONFIG_DETAIL = N_("instance {instance}, state {state}")
+CHECK_CONFIG_DETAIL = N_("instance {instance}, {path}")
 CHECK_STATE = N_("State file")
 CHECK_B24_SECRET = N_("Bitrix24 webhook")
 CHECK_SECRET_FROM = N_("from {source}")
@@ -285,20 +292,158 @@ CHECK_B24_REACH_DETAIL = N_("{portal}: webhook user {user} (administrator: {admi
 CHECK_B24_ADMIN = N_("the webhook user is not an administrator: user fields cannot be created")
 CHECK_B24_FIELD = N_("Bitrix24 field {entity}.{field}")
 CHECK_FIELD_PRESENT = N_("present")
-CHECK_FIELD_MISSING = N_("missing: run 'b24sync doctor --fix' to create it")
+CHECK_FIELD_MISSING = N_("missing")
+CHECK_FIELD_MISSING_FIX = N_("Run 'b24sync doctor --fix': it creates the missing fields (only those), each a string "
+                             "field with this code.")
+CHECK_FIELD_CREATE_FIX = N_("Creating a user field needs an administrator's webhook; or create it by hand in the CRM "
+                            "settings with this code (type: string).")
+CHECK_B24_ADMIN_FIX = N_("Use an administrator's webhook, at least for 'doctor --fix', or create the fields by hand.")
 CHECK_FIELD_CREATED = N_("created")
 CHECK_ONEC_SECRET = N_("1C password")
 CHECK_ONEC_NOT_CONFIGURED = N_("onec.odata_url is not set")
 CHECK_ONEC_REACH = N_("1C base")
 CHECK_ONEC_REACH_DETAIL = N_("{url}: user {user}, {count} counterparties")
-CHECK_ONEC_SET = N_("1C entity set {name}")
-CHECK_ONEC_SET_MISSING = N_("not published: add it to the OData composition (Настройка стандартного интерфейса OData)")
+CHECK_ONEC_SETS = N_("1C OData publication")
+CHECK_ONEC_SETS_OK = N_("all {count} entity sets b24sync needs are published")
+CHECK_ONEC_SETS_MISSING = N_("{count} of {total} needed entity sets are not published: {names}")
+CHECK_ONEC_SETS_FIX = N_(
+    "Publish them in 1C: «Администрирование → Настройки синхронизации данных → Настройка стандартного интерфейса "
+    "OData» (in some versions «НСИ и администрирование → Синхронизация данных»), tick {names} in the list of objects "
+    "and save; or, from a configuration extension, pass them to УстановитьСоставСтандартногоИнтерфейсаOData() "
+    "(«Установка состава стандартного интерфейса OData»). The user {user} also needs the right to read them."
+)
 CHECK_ONEC_HS = N_("1C HTTP service b24sync")
 CHECK_ONEC_HS_DETAIL = N_("{configuration}, contract {version}")
 CHECK_ONEC_HS_ABSENT = N_("not available ({reason}); writes use OData")
 DOCTOR_FAILED = N_("{count} check(s) failed.")
 ONEC_HS_ERROR = N_("The 1C HTTP service refused {operation} ({code}, HTTP {status}): {message}{field}")
 ONEC_HS_CONTRACT = N_("The 1C HTTP service implements contract {version}; this b24sync speaks {supported}.")
+DOCTOR_FIX_LINE = N_("fix: {fix}")
+DOCTOR_SUMMARY_OK = N_("{count} ok")
+DOCTOR_SUMMARY_WARN = N_("{count} warning(s)")
+DOCTOR_SUMMARY_FAILED = N_("{count} failed")
+CHECK_CONNECTION = N_("{system} connection")
+CHECK_TLS = N_("{system} TLS")
+PROBE_CONNECTED = N_("{address} answers ({ms} ms)")
+PROBE_PROXIED = N_("{address} is reached through the proxy set in the environment; the calls below test it")
+PROBE_DNS = N_("the host name {host} does not resolve ({reason})")
+PROBE_DNS_FIX = N_("Check the host name in the URL and this machine's DNS: getent hosts {host}")
+PROBE_REFUSED = N_("nothing accepts connections on {address} ({reason})")
+PROBE_REFUSED_FIX = N_("Check the port in the URL and that the web server on {host} is running.")
+PROBE_TIMEOUT = N_("{address} did not answer within {reason}")
+PROBE_TIMEOUT_FIX = N_("A firewall drops the connection or the host is down: check the route from this machine, e.g. "
+                       "curl -v {scheme}://{address}/")
+PROBE_NETWORK = N_("cannot connect to {address}: {reason}")
+PROBE_NETWORK_FIX = N_("Check this machine's network and its route to {host}.")
+TLS_VERIFIED = N_("certificate verified ({version}, issued by {issuer}, valid until {until})")
+TLS_RENEW_FIX = N_("The certificate of {host} expires on {until}: renew it on the server before then.")
+TLS_LOOPBACK = N_("plain http on this machine (loopback): nothing crosses the network")
+TLS_PLAIN = N_("plain http: the {secret} crosses the network unencrypted")
+TLS_PLAIN_FIX = N_("Use an https:// URL (publish 1C through a web server with TLS; Bitrix24 cloud portals are https "
+                   "only).")
+TLS_UNTRUSTED = N_("the certificate of {host} is not trusted: {reason}")
+TLS_UNTRUSTED_FIX = N_(
+    "If your own CA signed it, give b24sync that CA: REQUESTS_CA_BUNDLE=/path/to/ca-bundle.pem (in a systemd unit: "
+    "Environment=REQUESTS_CA_BUNDLE=...); otherwise install a certificate from a public CA on the server. Never turn "
+    "verification off."
+)
+TLS_EXPIRED = N_("the certificate of {host} has expired ({reason})")
+TLS_EXPIRED_FIX = N_("Renew the certificate on {host}; if it is in fact valid, this machine's clock is wrong "
+                     "(timedatectl).")
+TLS_HOSTNAME = N_("the certificate is not issued for {host} ({reason})")
+TLS_HOSTNAME_FIX = N_("Use the host name the certificate is issued for in the URL, or reissue the certificate for "
+                      "{host}.")
+TLS_HANDSHAKE = N_("the TLS handshake with {address} failed: {reason}")
+TLS_HANDSHAKE_FIX = N_("Check that {address} speaks https (not plain http) with a current TLS version.")
+SECRET_WEBHOOK = N_("webhook token")
+SECRET_PASSWORD = N_("1C password")
+B24_SECRET_FIX = N_(
+    "Put the inbound webhook URL in the owner-only secrets file named by secrets.file in {path} "
+    "({env}=https://PORTAL/rest/USER/TOKEN/), in the environment variable {env}, or in the systemd credential "
+    "bitrix24_webhook; 'b24sync init' writes it for you."
+)
+B24_AUTH_FIX = N_(
+    "The portal refused the webhook: it was deleted, or its URL is mistyped. In Bitrix24 open «Приложения → "
+    "Разработчикам → Другое → Входящий вебхук», create one with the permissions CRM (crm) and Пользователи (user), "
+    "and store its URL in {source} ({env})."
+)
+B24_ACCESS_FIX = N_("The portal denies REST to this webhook: REST needs a commercial plan, and the webhook's user "
+                    "needs access to the CRM.")
+B24_NOT_WEBHOOK_FIX = N_("The URL in {source} is not an inbound webhook URL: it must look like "
+                         "https://PORTAL/rest/USER_ID/TOKEN/.")
+B24_DOWN_FIX = N_("The portal fails or is overloaded: try again later, and check the portal's status page.")
+CHECK_B24_SCOPES = N_("Bitrix24 webhook permissions")
+SCOPE_MISSING = N_("missing: {missing} (the webhook has: {have})")
+SCOPE_USER_BRIEF = N_("; user_brief hides the e-mails managers are matched by")
+SCOPE_FIX = N_(
+    "In Bitrix24 open the inbound webhook («Приложения → Разработчикам → Интеграции», the webhook → Редактировать), "
+    "tick {labels} under «Настройка прав» and save (should the portal show a new URL, store it in place of the old)."
+)
+CHECK_B24_STAGES = N_("Bitrix24 stages")
+STAGES_FIX = N_("Set {key} in {path} to stage ids or names the portal has (listed above).")
+CHECK_CLOCKS = N_("Clocks")
+CLOCK_DETAIL = N_("against this machine: {skews}")
+CLOCK_UNREAD = N_("cannot read the clock of {system}: {reason}")
+CLOCK_SYSTEMS_DIFFER = N_("{ahead} is {seconds} s ahead of {behind}: when a field changes on both sides, these clocks "
+                          "decide which edit is newer")
+CLOCK_FIX_ONE = N_("Synchronize the clock of {system} with NTP (Linux: timedatectl set-ntp true; Windows: w32tm "
+                   "/resync); a cloud portal keeps its time itself: if it is the portal, tell Bitrix24 support.")
+CLOCK_FIX_BOTH = N_("Synchronize the clocks of the 1C server and of this machine with NTP (Linux: timedatectl set-ntp "
+                    "true; Windows: w32tm /resync); a cloud portal keeps its time itself.")
+CLOCK_LOCAL_DIFFERS = N_("this machine's clock differs from {systems}")
+CLOCK_FIX_LOCAL = N_("Synchronize this machine's clock with NTP (timedatectl set-ntp true). Changes are read by the "
+                     "portal's clock, but ages, logs and certificate checks use this one.")
+ONEC_SECRET_FIX = N_(
+    "Put the 1C password in the owner-only secrets file named by secrets.file in {path} ({env}=...), in the "
+    "environment variable {env}, or in the systemd credential onec_password; 'b24sync init' writes it for you."
+)
+ONEC_NOT_CONFIGURED_FIX = N_("Set odata_url and user under [onec] in {path} (or run 'b24sync init').")
+ONEC_AUTH_FIX = N_(
+    "1C refused the user {user}: check onec.user in {path} and the password in {source}. In 1C («Администрирование → "
+    "Настройки пользователей и прав → Пользователи») the user needs «Аутентификация 1С:Предприятия» with this "
+    "password and a role allowed to use the standard OData interface."
+)
+ONEC_PUBLICATION_FIX = N_(
+    "The URL does not lead to the standard OData interface: publish the base on the web server with «Публиковать "
+    "стандартный интерфейс OData» ticked (Конфигуратор → Администрирование → Публикация на веб-сервере) and set "
+    "onec.odata_url in {path} to http(s)://HOST/BASE/odata/standard.odata/."
+)
+ONEC_DOWN_FIX = N_("1C or its web server fails or does not answer: check that both are running, then try again.")
+CHECK_ONEC_ORGANIZATION = N_("1C selling organization")
+ORGANIZATION_FIX = N_('Set organization under [deals] in {path} to the INN (or Ref_Key) of the organization that '
+                      'issues the orders, e.g. organization = "{example}".')
+ONEC_HS_FIX = N_('onec.write_via in {path} sends writes through the b24sync HTTP service: install the extension from '
+                 'onec/ (onec/README.md) and publish its HTTP service, or set those entities back to "odata".')
+CHECK_ONEC_ZONE = N_("1C time zone")
+ONEC_ZONE_DIFFERS = N_("the base runs in {zone}, but onec.timezone is {configured}: 1C dates carry no zone, so every "
+                       "date would be read shifted")
+ONEC_ZONE_FIX = N_('Set timezone = "{zone}" under [onec] in {path}.')
+STATE_NOT_YET = N_("{path} does not exist yet; the first run creates it")
+STATE_DIR_UNWRITABLE = N_("{path} cannot be created: {dir} is not writable by {user}")
+STATE_DIR_UNWRITABLE_FIX = N_("Create {dir} for the user that runs b24sync (as root: install -d -o USER -m 0700 "
+                              "{dir}; a systemd unit: StateDirectory=), or set path under [state] to a writable place.")
+STATE_UNWRITABLE_NOW = N_("{path} is not writable by {user} (the file, or its folder, where the journal files go)")
+STATE_UNWRITABLE_FIX = N_("Give the user that runs b24sync the file and its folder: chown -R USER {dir} (a systemd "
+                          "unit's StateDirectory= does it).")
+STATE_HEALTHY = N_("{path}: intact, writable ({size} MB)")
+STATE_DAMAGED = N_("{path} is damaged: {reason}")
+STATE_DAMAGED_FIX = N_(
+    "Stop the scheduled runs, move the file aside with its -wal and -shm files (mv {path} {path}.damaged), then run "
+    "'b24sync reconcile --dry-run': a new state file is made and records are matched again by the 1C references "
+    "stamped in Bitrix24, INN and e-mail, so nothing is duplicated. Keep the damaged copy for a bug report."
+)
+CHECK_STATE_SCHEMA = N_("State schema")
+STATE_SCHEMA_CURRENT = N_("current ({count} migrations applied)")
+STATE_SCHEMA_PENDING = N_("{count} migration(s) to apply ({names}): the next run applies them")
+STATE_SCHEMA_NEWER = N_("written by a newer b24sync (unknown migrations: {names})")
+STATE_SCHEMA_NEWER_FIX = N_("Upgrade b24sync to the version that wrote this file; an older one cannot use it safely.")
+CHECK_STATE_JOURNAL = N_("State journal")
+STATE_NOTHING_IN_DOUBT = N_("no write left in doubt")
+STATE_RUN_IN_PROGRESS = N_("a run is in progress (pid {pid}, {command}, since {since})")
+STATE_IN_DOUBT = N_("{count} write(s) left in doubt by an interrupted run (since {since}); each is looked up in its "
+                    "target system before anything else is sent")
+STATE_IN_DOUBT_FIX = N_("Nothing to repair by hand: the next 'b24sync reconcile' settles them first (run it now, or "
+                        "wait for the timer).")
 
 # --- apply ---------------------------------------------------------------------------------------
 APPLY_STALE = N_(
@@ -382,8 +527,80 @@ ONEC_NOT_CONFIGURED = N_(
     "onec.odata_url is not set in {path}; reconciliation needs the 1C base (see config.example.toml)."
 )
 
+# --- snapshot ------------------------------------------------------------------------------------
+SNAPSHOT_HELP = N_(
+    "Write the records of both systems to files in DIR: as read and as normalized parties, in CSV (and "
+    "Parquet when pyarrow is installed), with a manifest. Only the changes since the last reconciliation "
+    "unless --full; the state is never changed."
+)
+SNAPSHOT_OPT_SIDE = N_("Only this system.")
+SNAPSHOT_OPT_ENTITY = N_("Only this entity (with what it needs to be normalized); implies its system.")
+SNAPSHOT_OPT_FULL = N_("Read everything, not only the changes since the state's watermark and 1C versions.")
+SNAPSHOT_OPT_OUT = N_("Directory for the files (created owner-only if missing).")
+SNAPSHOT_OPT_FORCE = N_("Overwrite snapshot files that already exist in DIR.")
+SNAPSHOT_BAD_SIDE = N_("Unknown side {side!r}; known: {known}.")
+SNAPSHOT_BAD_ENTITY = N_("Unknown entity {entity!r}; known: {known}.")
+SNAPSHOT_ENTITY_NOT_ON_SIDE = N_("{entity} is not an entity of {side}, which has: {known}.")
+SNAPSHOT_EXISTS = N_("{path} already holds {files}; pass --force to overwrite, or choose another --out.")
+SNAPSHOT_OUT_UNUSABLE = N_("Cannot write the snapshot to {path}: {reason}.")
+SNAPSHOT_STATE_UNREADABLE = N_(
+    "Cannot read the watermark and 1C versions from the state file {path}: {reason}. With --full the state is "
+    "not needed."
+)
+SNAPSHOT_NO_PYARROW = N_("Writing Parquet needs pyarrow: pip install 'b24sync[parquet]'.")
+SNAPSHOT_PARQUET_SKIPPED = N_("CSV only: pyarrow is not installed (pip install 'b24sync[parquet]' adds Parquet).")
+SNAPSHOT_READ_FULL = N_("{side}: read in full, {requests} request(s) in {seconds:.1f} s.")
+SNAPSHOT_READ_NO_WATERMARK = N_(
+    "{side}: read in full (the state has no watermark yet), {requests} request(s) in {seconds:.1f} s."
+)
+SNAPSHOT_READ_NO_VERSIONS = N_(
+    "{side}: read in full (the state knows no 1C versions yet), {requests} request(s) in {seconds:.1f} s."
+)
+SNAPSHOT_READ_SINCE = N_("{side}: changes since {since}, {requests} request(s) in {seconds:.1f} s.")
+SNAPSHOT_READ_VERSIONS = N_(
+    "{side}: {changed} new or changed of {known} known, {gone} gone, {requests} request(s) in {seconds:.1f} s."
+)
+SNAPSHOT_TITLE = N_("Snapshot in {path}")
+SNAPSHOT_COL_FILE = N_("File")
+SNAPSHOT_COL_ROWS = N_("Rows")
+SNAPSHOT_COL_COLUMNS = N_("Columns")
+SNAPSHOT_KIND_RAW = N_("as read")
+SNAPSHOT_KIND_CANONICAL = N_("normalized parties")
+SNAPSHOT_DONE = N_("{frames} frame(s), {rows} record(s) read, {requests} request(s), {seconds:.1f} s; "
+                   "manifest: {manifest}")
+
+# --- conflicts -----------------------------------------------------------------------------------
+CONFLICTS_HELP = N_("List the conflicts the last full run held back, with the records on each side; "
+                    "resolve one by linking two records by hand.\n\nExamples: b24sync conflicts; "
+                    "b24sync conflicts --refresh; b24sync conflicts link company:42 "
+                    "5f0c3e1a-8d2b-4c6e-9a71-0b3d2e4f6a88")
+CONFLICTS_OPT_REFRESH = N_("Read both systems in full first (no writes) and store what is open now.")
+CONFLICTS_OPT_FORMAT = N_("Output format: text (tables) or json.")
+CONFLICTS_LINK_HELP = N_("Link a Bitrix24 company or contact and a 1C counterparty you have checked are the "
+                         "same party; the next reconcile stamps UF_CRM_1C_ID and syncs the fields by owner.")
+CONFLICTS_ARG_B24 = N_("The Bitrix24 record: company:ID or contact:ID.")
+CONFLICTS_ARG_ONEC = N_("The 1C counterparty's Ref_Key (a GUID).")
+CONFLICTS_NONE = N_("No open conflicts (as of {seen}).")
+CONFLICTS_NEVER = N_("No full run has been recorded yet: run b24sync reconcile, or b24sync conflicts --refresh.")
+CONFLICTS_TITLE = N_("{count} open conflict(s), as of the last full read ({seen})")
+CONFLICTS_COL_RECORD = N_("record")
+CONFLICTS_COL_NAME = N_("name")
+CONFLICTS_COL_INN = N_("INN / KPP")
+CONFLICTS_COL_CONTACTS = N_("e-mails, phones")
+CONFLICTS_NEXT = N_("To link two records you have checked: b24sync conflicts link BITRIX24_KEY 1C_REF_KEY")
+CONFLICTS_BAD_B24_KEY = N_("{key!r} is not a Bitrix24 record: write company:ID or contact:ID.")
+CONFLICTS_BAD_ONEC_REF = N_("{ref!r} is not a 1C Ref_Key: write the counterparty's GUID, e.g. "
+                            "5f0c3e1a-8d2b-4c6e-9a71-0b3d2e4f6a88.")
+CONFLICTS_ALREADY_LINKED = N_("{record} is already linked to {other}: nothing changed.")
+CONFLICTS_MISSING = N_("{record} does not exist (or is marked for deletion): nothing changed.")
+CONFLICTS_KIND_MISMATCH = N_("{b24} and {onec} cannot be one party: the 1C counterparty is {kind} (a Bitrix24 "
+                             "contact pairs with ФизЛицо, a company with the others). Nothing changed.")
+CONFLICTS_LINKED = N_("Linked {b24} ⇄ {onec} (resolves {count} open conflict(s)). The next reconcile stamps "
+                      "UF_CRM_1C_ID and syncs the fields.")
+
 # --- status --------------------------------------------------------------------------------------
-STATUS_HELP = N_("Show the state of this instance: recent runs, links, the journal, watermarks.")
+STATUS_HELP = N_("Show the state of this instance: the last successful run and its age (the heartbeat), recent "
+                 "runs, links, the journal, watermarks; --max-age makes a stale heartbeat exit 1.")
 STATUS_TITLE = N_("b24sync status — {instance} ({path})")
 STATUS_RUNS = N_("Recent runs")
 STATUS_COL_STARTED = N_("Started")
@@ -405,3 +622,201 @@ WORKER_HELP = N_("Process the event queue that 'b24sync serve --no-worker' fills
 OPT_WORKER_ONCE = N_("Process what is queued, then exit.")
 WORKER_DONE = N_("Worker stopped after processing {count} event(s).")
 STATUS_NO_STATE = N_("No state yet at {path}: run 'b24sync reconcile --dry-run' first.")
+STATUS_HEARTBEAT = N_("Last successful run: {finished} ({command}), {age} ago")
+STATUS_HEARTBEAT_NONE = N_("Last successful run: none yet")
+STATUS_STALE = N_("The last successful run is older than --max-age {max_age}.")
+STATUS_STALE_NONE = N_("No run has succeeded yet.")
+OPT_MAX_AGE = N_("Exit with code 1 when the last successful run is older than AGE (seconds, or 30m, 2h, 1d): a check "
+                 "for monitoring.")
+BAD_MAX_AGE = N_("--max-age takes seconds or a number with s, m, h or d (e.g. 2h), not {value!r}.")
+
+# --- init ----------------------------------------------------------------------------------------
+INIT_HELP = N_(
+    "Write a first configuration: asks for (or takes as options) the Bitrix24 webhook URL, the 1C OData URL, user "
+    "and password; writes the commented config (mode 0600) and an owner-only secrets file, then runs doctor and "
+    "prints the next steps. With every option and --yes it asks nothing."
+)
+INIT_OPT_CONFIG = N_("Where to write the config (default: --config before the command, $B24SYNC_CONFIG, or "
+                     "~/.config/b24sync/config.toml; with --systemd /etc/b24sync/INSTANCE.toml).")
+INIT_OPT_INSTANCE = N_("Name of this instance (one portal + one 1C base), used in state and log names.")
+INIT_OPT_WEBHOOK = N_("The Bitrix24 inbound webhook URL (else $B24SYNC_BITRIX24_WEBHOOK, else asked without echo); "
+                      "it is a secret and goes to the secrets file only.")
+INIT_OPT_ODATA = N_("The 1C standard OData root, http(s)://HOST/BASE/odata/standard.odata/.")
+INIT_OPT_USER = N_("The 1C user b24sync logs in as.")
+INIT_OPT_PASSWORD_FILE = N_("A file holding the 1C password (else $B24SYNC_ONEC_PASSWORD, else asked without echo).")
+INIT_OPT_ORGANIZATION = N_("INN (or Ref_Key) of the 1C organization that issues the orders, when the base has "
+                           "several.")
+INIT_OPT_STATE = N_("The state file (default: INSTANCE-state.db beside the config; with --systemd "
+                    "/var/lib/b24sync/INSTANCE/state.db).")
+INIT_OPT_SYSTEMD = N_("Lay the files out for the systemd units: /etc/b24sync/INSTANCE.toml, the secrets as "
+                      "INSTANCE.bitrix24_webhook and INSTANCE.onec_password for LoadCredential=, the state in "
+                      "/var/lib/b24sync/INSTANCE/.")
+INIT_OPT_FORCE = N_("Overwrite existing files (each is kept as FILE.bak).")
+INIT_OPT_YES = N_("Ask nothing: take the options and the environment, and create the missing Bitrix24 user fields.")
+INIT_OPT_NO_CHECK = N_("Do not run doctor after writing (for a machine that cannot reach the systems yet).")
+INIT_ASK_INSTANCE = N_("Instance name")
+INIT_ASK_WEBHOOK = N_("Bitrix24 inbound webhook URL (https://PORTAL/rest/USER/TOKEN/, not echoed)")
+INIT_ASK_ODATA = N_("1C OData URL (http(s)://HOST/BASE/odata/standard.odata/)")
+INIT_ASK_USER = N_("1C user")
+INIT_ASK_PASSWORD = N_("Password of the 1C user {user} (not echoed)")
+INIT_ASK_OVERWRITE = N_("{files} exist(s). Overwrite (the old files are kept as .bak)?")
+INIT_ASK_WRITE = N_("Write these files?")
+INIT_ASK_FIX = N_("Create the {count} missing Bitrix24 user field(s) b24sync stores its links in?")
+INIT_MISSING = N_("{option} is needed: give it (or its environment variable), or run init in a terminal to be "
+                  "asked.")
+INIT_BAD_WEBHOOK = N_("The Bitrix24 webhook URL is not of the form https://PORTAL/rest/USER_ID/TOKEN/ (copy it from "
+                      "«Приложения → Разработчикам → Другое → Входящий вебхук»).")
+INIT_BAD_ODATA = N_("The 1C OData URL {value!r} is not an http(s) URL (expected "
+                    "http(s)://HOST/BASE/odata/standard.odata/).")
+INIT_BAD_INSTANCE = N_("The instance name {value!r} must be letters, digits, '.', '_' or '-' (it names files and "
+                       "systemd units).")
+INIT_PASSWORD_FILE = N_("Cannot read the 1C password from {path}: {reason}.")
+INIT_EXISTS = N_("{files}: exists already; nothing was written. Pass --force to overwrite (the old files are kept as "
+                 ".bak).")
+INIT_ABORTED = N_("Nothing was written.")
+INIT_SUMMARY = N_(
+    "Instance {instance}\n  config:   {config}\n  secrets:  {secrets}\n  state:    {state}\n  Bitrix24: {portal}\n"
+    "  1C:       {odata} (user {user})"
+)
+INIT_WRITTEN = N_("Written (mode 0600): {config}; secrets: {secrets}")
+INIT_BACKUP = N_("Kept the previous version as {path}")
+INIT_HEADER = N_("Written by 'b24sync init' for instance {instance} at {when}, from config.example.toml.")
+INIT_HEADER_SECRETS = N_("The secrets are not here: they are in {file} (owner-only), or in the environment.")
+INIT_HEADER_CREDENTIALS = N_("The secrets are not here: systemd hands {files} to the service (LoadCredential=).")
+INIT_SECRETS_HEADER = N_("Secrets of {config} (written by 'b24sync init'); keep this file mode 0600.")
+INIT_CREDENTIAL_SOURCE = N_("systemd credential {name}")
+INIT_NEXT_DOCTOR = N_("Fix what doctor reports, then check again: b24sync --config {config} doctor")
+INIT_NEXT = N_(
+    "Next steps:\n"
+    "  1. b24sync --config {config} reconcile --dry-run   # the plan: nothing is written\n"
+    "  2. b24sync --config {config} reconcile             # apply it (incremental after the first run)\n"
+    "  3. schedule it with a systemd timer or cron (docs/scheduling.md); watch it: "
+    "b24sync --config {config} status"
+)
+INIT_NEXT_SYSTEMD = N_(
+    "Next steps (docs/scheduling.md):\n"
+    "  1. chown b24sync: {config}   # the service user reads the config; the secret files stay root's\n"
+    "  2. install -m 0644 cron/b24sync@.service cron/b24sync@.timer /etc/systemd/system/ && systemctl daemon-reload\n"
+    "  3. systemctl start b24sync@{instance}.service && journalctl -u b24sync@{instance} -n 50   # a first run\n"
+    "  4. systemctl enable --now b24sync@{instance}.timer"
+)
+
+# --- migrate: the initial migration report (terminal, CSV and HTML share these labels) -------------
+MIGRATE_HELP = N_(
+    "Initial migration: read both systems in full, match them without writing, and write a report (a summary "
+    "here, CSV files and one HTML file). --link then links the confident pairs, --create-missing creates what "
+    "is missing on either side; both show the plan and ask first."
+)
+MIGRATE_OPT_OUT = N_("Directory for the report files (default: ./b24sync-migration-<date>).")
+MIGRATE_OPT_LINK = N_("Link the confident pairs (stored link, stamp, INN+KPP, unique INN, unique e-mail): "
+                      "UF_CRM_1C_ID on the Bitrix24 record and the link in the state. Creates nothing.")
+MIGRATE_OPT_CREATE = N_("Create the records missing on either side (those a partner will be found by next time).")
+MIGRATE_OPT_YES = N_("Write without asking for confirmation.")
+MIGRATE_REPORT_SAVED = N_("Report: {html} (CSV files beside it).")
+MIGRATE_OUT_UNWRITABLE = N_("Cannot write the report to {path}: {reason}.")
+MIGRATE_CONFIRM = N_("Write these {count} operation(s)?")
+MIGRATE_DECLINED = N_("Not confirmed: nothing was written.")
+MIGRATE_NOTHING_PLANNED = N_("Nothing to write: every confident pair is linked and nothing is left to create.")
+MIGRATE_NEXT_STEP = N_("Nothing was written. Next: review the report, then 'b24sync migrate --link' links the "
+                       "{count} confident pair(s).")
+MIGRATE_TITLE = N_("Initial migration: Bitrix24 and 1C")
+MIGRATE_SUBTITLE = N_("Portal {portal}; both systems read {when}.")
+MIGRATE_READ_NOTE = N_("Both systems were read in full and matched. Nothing was written to either of them to make "
+                       "this report.")
+MIGRATE_FIGURES = N_("{b24} Bitrix24 records and {onec} 1C records: {pairs} matched pairs, {conflicts} ambiguous "
+                     "groups, {duplicates} duplicate groups, {invalid} invalid INNs.")
+MIGRATE_MADE_BY = N_("Made by b24sync {version}.")
+MIGRATE_HTML_LANG = N_("en")  # the report's <html lang>: translators put their language code here
+MIGRATE_CONTENTS = N_("Contents")
+MIGRATE_SECTION_SUMMARY = N_("Summary")
+MIGRATE_SECTION_MATCHED = N_("Matched pairs")
+MIGRATE_SECTION_CONFLICTS = N_("Ambiguous groups")
+MIGRATE_SECTION_UNMATCHED_B24 = N_("Only in Bitrix24")
+MIGRATE_SECTION_UNMATCHED_ONEC = N_("Only in 1C")
+MIGRATE_SECTION_DUPLICATES = N_("Duplicates")
+MIGRATE_SECTION_INVALID_INN = N_("Invalid INNs")
+MIGRATE_ABOUT_MATCHED = N_("Records found on both sides. 'migrate --link' links them; from then on the regular "
+                           "runs keep them in sync.")
+MIGRATE_ABOUT_CONFLICTS = N_("Records that cannot be paired without a person's decision. They are neither linked nor "
+                             "created until the data is corrected in one of the systems.")
+MIGRATE_ABOUT_UNMATCHED = N_("Records without a partner on the other side. 'migrate --create-missing' creates those "
+                             "marked «yes»; the others lack the key a partner would be found by next time.")
+MIGRATE_ABOUT_DUPLICATES = N_("Records that share an INN (with the same or a missing KPP), an e-mail or a phone, "
+                              "within one system or across both (beyond one matched pair). Organisations and people "
+                              "are compared separately; records marked for deletion in 1C are left out.")
+MIGRATE_ABOUT_INVALID_INN = N_("INNs that fail the checksum or have the wrong length for the kind of counterparty. "
+                               "Such records are neither matched nor created until the INN is corrected.")
+MIGRATE_EMPTY = N_("None.")
+MIGRATE_TRUNCATED = N_("The first {shown} of {total} are shown; the full list is in {file}.")
+MIGRATE_NOT_FOUND = N_("(record not found)")
+MIGRATE_YES = N_("yes")
+MIGRATE_NO = N_("no")
+MIGRATE_CHART_OUTCOMES = N_("Records per outcome")
+MIGRATE_CHART_METHODS = N_("Matched pairs per method")
+MIGRATE_CHART_KINDS = N_("Records per kind")
+MIGRATE_CHART_DUPLICATES = N_("Duplicate groups per shared value")
+MIGRATE_COL_SECTION = N_("Section")
+MIGRATE_COL_ITEM = N_("Item")
+MIGRATE_COL_COUNT = N_("Count")
+MIGRATE_COL_OUTCOME = N_("Outcome")
+MIGRATE_COL_METHOD = N_("Matched by")
+MIGRATE_COL_SIDE = N_("System")
+MIGRATE_COL_RECORD = N_("Record")
+MIGRATE_COL_NAME = N_("Name")
+MIGRATE_COL_KIND = N_("Kind")
+MIGRATE_COL_INN = N_("INN")
+MIGRATE_COL_KPP = N_("KPP")
+MIGRATE_COL_EMAILS = N_("E-mails")
+MIGRATE_COL_PHONES = N_("Phones")
+MIGRATE_COL_URL = N_("Link")
+MIGRATE_COL_GROUP = N_("Group")
+MIGRATE_COL_CONFLICT = N_("Conflict")
+MIGRATE_COL_REASON = N_("Reason")
+MIGRATE_COL_DESCRIPTION = N_("Description")
+MIGRATE_COL_CREATE = N_("Created by --create-missing")
+MIGRATE_COL_SCOPE = N_("Where")
+MIGRATE_COL_BASIS = N_("Shared")
+MIGRATE_COL_VALUE = N_("Value")
+MIGRATE_COL_PROBLEM = N_("Problem")
+MIGRATE_SIDES = {"bitrix24": N_("Bitrix24"), "onec": N_("1C"), "both": N_("both systems")}
+MIGRATE_OUTCOMES = {
+    "matched": N_("matched"),
+    "conflict": N_("ambiguous, held back"),
+    "invalid_inn": N_("invalid INN"),
+    "to_create": N_("no partner, can be created"),
+    "not_creatable": N_("no partner, cannot be created"),
+    "deletion_marked": N_("marked for deletion"),
+}
+MIGRATE_METHODS = {
+    "stored_link": N_("stored link"),
+    "record_link": N_("1C reference on the record"),
+    "origin": N_("created by b24sync"),
+    "deterministic_ref": N_("reference given by b24sync"),
+    "inn_kpp": N_("INN + KPP"),
+    "inn": N_("INN, unique on both sides"),
+    "email": N_("e-mail, unique on both sides"),
+}
+MIGRATE_KINDS = {"legal": N_("legal entity"), "sole_proprietor": N_("sole proprietor"), "individual": N_("person"),
+                 "unknown": N_("unknown")}
+MIGRATE_BASES = {"inn": N_("INN"), "email": N_("e-mail"), "phone": N_("phone")}
+MIGRATE_CONFLICT_KINDS = {
+    "duplicate_inn": N_("duplicate INN"),
+    "duplicate_email": N_("shared e-mail"),
+    "ambiguous_match": N_("several candidates"),
+    "broken_link": N_("broken link"),
+    "duplicate_link": N_("conflicting links"),
+    "invalid_inn": N_("invalid INN"),
+}
+MIGRATE_INN_PROBLEMS = {
+    "bad_inn_checksum": N_("wrong check digit"),
+    "inn_wrong_length": N_("wrong length for the kind"),
+    "not_digits": N_("not only digits"),
+    "inn_all_zeros": N_("all zeros"),
+}
+MIGRATE_NOT_CREATED = {
+    "not_created_no_inn": N_("no INN"),
+    "not_created_invalid_inn": N_("invalid INN"),
+    "not_created_no_email": N_("no e-mail"),
+    "not_created_unknown_kind": N_("unknown legal form"),
+    "not_created_no_name": N_("no name"),
+}

@@ -44,6 +44,7 @@ class Prepared:
     b24: Bitrix24Snapshot
     onec: OneCSnapshot
     full: bool
+    conflicted: pd.DataFrame | None = None  # the records the plan's conflicts name: key, name, inn, kpp, …
 
     @property
     def next_watermark(self) -> datetime | None:
@@ -205,5 +206,9 @@ def plan_snapshots(config: Config, state: State, b24_snap: Bitrix24Snapshot, one
     decided = _hold_shared_partner_managers(decided, matched.pairs, nb.frame, onec_snap)
     decided = _only_known_managers(decided, b24_snap, onec_snap)
     plan = build_plan(matched, decided, nb.frame, onec_frame, rules, issues=[*nb.issues, *no.issues, *partnerless])
+    named = {key for conflict in plan.conflicts for key in conflict.records}
+    facts = ["key", "name", "inn", "kpp", "emails", "phones"]
+    conflicted = pd.concat([frame.loc[frame["key"].isin(named), facts] for frame in (nb.frame, onec_frame)],
+                           ignore_index=True)
     return Prepared(plan=plan, baseline=decided.baseline, pairs=matched.pairs, b24=b24_snap, onec=onec_snap,
-                    full=not incremental)
+                    full=not incremental, conflicted=conflicted)

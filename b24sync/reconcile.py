@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from b24sync import messages as m
 from b24sync.apply import Applier, ApplyReport
 from b24sync.config import Config
+from b24sync.conflicts import conflict_rows
 from b24sync.crashpoints import crashpoint
 from b24sync.documents.flow import FLOWS as DOCUMENT_FLOWS
 from b24sync.documents.flow import keep_counterparties, needed_counterparties, plan_documents, record_documents
@@ -152,6 +153,8 @@ def run_reconcile(config: Config, *, dry_run: bool = False, full: bool = False, 
             state.finish_run(run_id, "refused", plan.summary)
             raise TooManyChanges(t(m.APPLY_MAX_CHANGES, count=len(plan.operations), limit=limit))
         report = applier.apply(plan, baseline=prepared.baseline)
+        if prepared.full and parties == set(COUNTERPARTY_FLOWS) and targets is None:
+            state.set_conflicts(conflict_rows(prepared.plan.conflicts, prepared.conflicted), run_id)
         record_documents(state, docs, run_id, report.ok)
         if any(op.action == "update" and MATCH_KEYS & set(op.fields) for op in report.done):
             state.set_watermark(REMATCH, "1")  # the next run matches in full

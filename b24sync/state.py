@@ -91,6 +91,17 @@ def m004_journal_per_run(db: Database) -> None:
     db["journal"].create_index(["op_id"])
 
 
+@migrations()
+def m005_conflicts(db: Database) -> None:
+    """The conflicts the last full run held back (with the facts of their records), and what people
+    decided about them: ``b24sync conflicts`` reads them without touching either system."""
+    db["conflicts"].create({"conflict_id": str, "kind": str, "entity": str, "reason": str, "records": str,
+                            "detail": str, "facts": str, "first_seen": str, "last_seen": str, "run_id": str},
+                           pk="conflict_id")
+    db["resolutions"].create({"id": int, "conflict_id": str, "action": str, "b24_key": str, "onec_key": str,
+                              "created_at": str}, pk="id")
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -212,6 +223,23 @@ class State:
     def add_link(self, b24_key: str, onec_key: str, entity: str, run_id: str) -> None:
         self.db["links"].upsert({"b24_key": b24_key, "onec_key": onec_key, "entity": entity,
                                  "created_at": now_iso(), "run_id": run_id}, pk="b24_key")
+
+    def set_conflicts(self, rows: list[dict[str, Any]], run_id: str) -> None:
+        """Replace the open conflicts with ``rows`` (``conflict_id`` …); one seen before keeps its first_seen."""
+        now = now_iso()
+        first = dict(self.db.execute("select conflict_id, first_seen from conflicts").fetchall())
+        with self.atomic():
+            self.db.execute("delete from conflicts")
+            self.db["conflicts"].insert_all([{**row, "first_seen": first.get(row["conflict_id"], now),
+                                              "last_seen": now, "run_id": run_id} for row in rows], pk="conflict_id")
+
+    def open_conflicts(self) -> list[dict[str, Any]]:
+        return list(self.db["conflicts"].rows_where(order_by="kind, reason, records"))
+
+    def add_resolution(self, conflict_id: str, action: str, b24_key: str, onec_key: str) -> None:
+        with self.atomic():
+            self.db["resolutions"].insert({"conflict_id": conflict_id, "action": action, "b24_key": b24_key,
+                                           "onec_key": onec_key, "created_at": now_iso()})
 
     def product_map(self) -> dict[str, str]:
         """Bitrix24 product (``product:12`` or ``name:<name>``) → 1C nomenclature ``Ref_Key`` found before."""

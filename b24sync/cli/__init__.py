@@ -105,7 +105,8 @@ def main_options(
     ctx.obj = Globals(config=config, verbosity=verbosity, log_format=log_format)
 
 
-from b24sync.cli import events as _events  # noqa: E402,F401  (registers its commands)
+from b24sync.cli import conflicts as _conflicts  # noqa: E402,F401  (registers its commands)
+from b24sync.cli import events as _events  # noqa: E402,F401
 from b24sync.cli import ops as _ops  # noqa: E402,F401
 from b24sync.cli import reconcile as _reconcile  # noqa: E402,F401
 from b24sync.cli import sandbox as _sandbox  # noqa: E402,F401
