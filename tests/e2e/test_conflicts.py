@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 
 from b24sync.recon.model import record_id
-from tests.e2e.test_reconcile import CP, cli, links, plan_of, world  # noqa: F401  (the fixture)
+from tests.e2e.test_reconcile import CP, cli, links, plan_of, world
+
+__all__ = ["world"]  # the fixture, shared with test_reconcile
 
 
 def listed(cfg_path, *extra: str) -> list[dict]:
