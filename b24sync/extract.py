@@ -5,6 +5,10 @@ keyset-chained batches, 1C by ``Ref_Key`` keyset pages. An incremental Bitrix24 
 companies, contacts and requisites changed since the watermark minus an overlap (a requisite
 edit does not touch its company's ``DATE_MODIFY``), then the requisites and addresses of every
 company read; an incremental 1C read scans ``(Ref_Key, DataVersion)`` and fetches what differs.
+The next Bitrix24 watermark is the portal's clock when the read began, not the newest
+``DATE_MODIFY`` seen: a record changed while the read ran, after its entity was read, is stamped
+earlier than changes read later, and a record stamped ahead of the clock (an import that set
+``DATE_MODIFY``, a server clock set back) would otherwise hide every change until that moment.
 The caller adds the counterparts of linked records, so each changed pair is compared whole.
 """
 
@@ -18,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from b24sync.sources.bitrix24.client import Bitrix24Client
-from b24sync.sources.bitrix24.read import export_all, modified_since
+from b24sync.sources.bitrix24.read import export_all, modified_since, portal_now
 from b24sync.sources.onec.client import OneCClient
 
 COMPANY_FIELDS = ["ID", "TITLE", "PHONE", "EMAIL", "ASSIGNED_BY_ID", "DATE_MODIFY", "ORIGINATOR_ID", "ORIGIN_ID",
@@ -51,7 +55,7 @@ class Bitrix24Snapshot:
     requisites: pd.DataFrame
     addresses: pd.DataFrame
     users: pd.DataFrame
-    newest: datetime | None = None  # the highest DATE_MODIFY seen: the next watermark
+    newest: datetime | None = None  # the next watermark: the portal's clock when this read began
     full: bool = True
 
 
@@ -72,6 +76,7 @@ def extract_bitrix24(client: Bitrix24Client, *, since: datetime | None = None,
     def tick(name: str) -> Callable[[int], None] | None:
         return progress(name) if progress else None
 
+    started = portal_now(client)
     if since is None:
         companies = export_all(client, "company", select=COMPANY_FIELDS, progress=tick("company"))
         contacts = export_all(client, "contact", select=CONTACT_FIELDS, progress=tick("contact"))
@@ -94,11 +99,10 @@ def extract_bitrix24(client: Bitrix24Client, *, since: datetime | None = None,
         addresses = _by_ids(client, "address", "ENTITY_ID", [r["ID"] for r in requisites], ADDRESS_FIELDS,
                             {"ENTITY_TYPE_ID": 8})
     users = export_all(client, "user")
-    stamps = [r["DATE_MODIFY"] for r in (*companies, *contacts, *requisites) if r.get("DATE_MODIFY")]
     return Bitrix24Snapshot(
         companies=_frame(companies, COMPANY_FIELDS), contacts=_frame(contacts, CONTACT_FIELDS),
         requisites=_frame(requisites, REQUISITE_FIELDS), addresses=_frame(addresses, ADDRESS_FIELDS),
-        users=_frame(users, ["ID", "EMAIL"]), newest=max(stamps) if stamps else None, full=since is None)
+        users=_frame(users, ["ID", "EMAIL"]), newest=started, full=since is None)
 
 
 @dataclass

@@ -57,7 +57,12 @@ B24_FIELD_VALUE = N_("Bitrix24 {entity} {record}: field {field} has an unreadabl
 # --- command line ----------------------------------------------------------------------------
 APP_HELP = N_(
     "Keep counterparties, deals and documents consistent between Bitrix24 and 1C:CRM, showing the "
-    "plan before anything is written."
+    "plan before anything is written.\n\n"
+    "Examples:\n"
+    "b24sync demo\n"
+    "b24sync --config acme.toml doctor --fix\n"
+    "b24sync --config acme.toml reconcile --dry-run\n"
+    "b24sync reconcile --help   (each command's options and examples)"
 )
 OPT_CONFIG = N_("Configuration file (TOML).")
 OPT_VERBOSE = N_("More log output (repeat for debug).")
@@ -71,7 +76,11 @@ BAD_LOG_FORMAT = N_("--log-format must be 'text' or 'json', not {value!r}.")
 SANDBOX_HELP = N_(
     "Run the local Bitrix24 and 1C emulators with seeded, overlapping data until stopped (Ctrl+C). Prints "
     "KEY=VALUE lines (webhook URL, application token, OData and HTTP-service URLs, 1C user and password) and "
-    "READY=1 on stdout."
+    "READY=1 on stdout.\n\n"
+    "Examples:\n"
+    "b24sync sandbox --write-config sandbox/b24sync.toml   (then, in another terminal: "
+    "b24sync --config sandbox/b24sync.toml doctor --fix)\n"
+    "b24sync sandbox --size 2000 --seed 7 --bitrix24-port 8081 --onec-port 8082 --realistic-latency"
 )
 SANDBOX_OPT_PORT = N_("Port of the Bitrix24 emulator on 127.0.0.1 (0 = any free port).")
 SANDBOX_OPT_ONEC_PORT = N_("Port of the 1C emulator (OData and the b24sync HTTP service) on 127.0.0.1 (0 = any).")
@@ -93,7 +102,10 @@ SANDBOX_STOPPED = N_("Sandbox stopped.")
 
 DEMO_HELP = N_(
     "Run the whole job on a fresh sandbox: doctor --fix, the dry-run plan, apply, and a second run that finds "
-    "nothing left to do."
+    "nothing left to do.\n\n"
+    "Examples:\n"
+    "b24sync demo\n"
+    "b24sync demo --size 1000 --seed 3"
 )
 DEMO_STARTING = N_(
     "Starting the sandbox: a Bitrix24 portal and a 1C base seeded from {size} overlapping counterparties…"
@@ -271,7 +283,10 @@ RULES_BAD_ALLOW_CLEAR = N_("{key} must be true, false or a list of field names, 
 DOCTOR_HELP = N_(
     "Check everything a run needs, each with its fix: the state file, both systems' connection, TLS, access and "
     "rights (webhook scopes, the 1C OData publication), the Bitrix24 user fields (--fix creates the missing ones), "
-    "the configured stages and organization, the HTTP service, and the clocks."
+    "the configured stages and organization, the HTTP service, and the clocks.\n\n"
+    "Examples:\n"
+    "b24sync --config acme.toml doctor\n"
+    "b24sync --config acme.toml doctor --fix   (creates UF_CRM_1C_ID and the other link fields)"
 )
 DOCTOR_OPT_FIX = N_("Create the missing Bitrix24 user fields.")
 DOCTOR_TITLE = N_("b24sync doctor — {path}")
@@ -481,10 +496,18 @@ APPLY_MAX_CHANGES = N_(
 # --- reconcile / apply commands ------------------------------------------------------------------
 RECONCILE_HELP = N_(
     "Compare Bitrix24 and 1C, show the plan, and apply it (unless --dry-run). Incremental by default; "
-    "--full re-reads everything."
+    "--full re-reads everything.\n\n"
+    "Examples:\n"
+    "b24sync --config acme.toml reconcile --dry-run   (the plan; nothing is written)\n"
+    "b24sync --config acme.toml reconcile\n"
+    "b24sync --config acme.toml reconcile --only deals,leads --max-changes 200\n"
+    "b24sync --config acme.toml reconcile --dry-run --format csv > план.csv"
 )
 APPLY_HELP = N_(
-    "Apply a plan saved with 'reconcile --plan-out FILE'; operations whose records changed are refused (exit 5)."
+    "Apply a plan saved with 'reconcile --plan-out FILE'; operations whose records changed are refused (exit 5).\n\n"
+    "Example:\n"
+    "b24sync --config acme.toml reconcile --dry-run --plan-out plan.json   (review it, then:)\n"
+    "b24sync --config acme.toml apply plan.json"
 )
 OPT_DRY_RUN = N_("Plan only: write nothing to either system.")
 OPT_FULL = N_("Read both systems in full instead of the changes since the last run.")
@@ -531,7 +554,10 @@ ONEC_NOT_CONFIGURED = N_(
 SNAPSHOT_HELP = N_(
     "Write the records of both systems to files in DIR: as read and as normalized parties, in CSV (and "
     "Parquet when pyarrow is installed), with a manifest. Only the changes since the last reconciliation "
-    "unless --full; the state is never changed."
+    "unless --full; the state is never changed.\n\n"
+    "Examples:\n"
+    "b24sync --config acme.toml snapshot --out snap/\n"
+    "b24sync --config acme.toml snapshot --full --side onec --entity counterparties --out snap-1c/"
 )
 SNAPSHOT_OPT_SIDE = N_("Only this system.")
 SNAPSHOT_OPT_ENTITY = N_("Only this entity (with what it needs to be normalized); implies its system.")
@@ -577,7 +603,9 @@ CONFLICTS_HELP = N_("List the conflicts the last full run held back, with the re
 CONFLICTS_OPT_REFRESH = N_("Read both systems in full first (no writes) and store what is open now.")
 CONFLICTS_OPT_FORMAT = N_("Output format: text (tables) or json.")
 CONFLICTS_LINK_HELP = N_("Link a Bitrix24 company or contact and a 1C counterparty you have checked are the "
-                         "same party; the next reconcile stamps UF_CRM_1C_ID and syncs the fields by owner.")
+                         "same party; the next reconcile stamps UF_CRM_1C_ID and syncs the fields by owner.\n\n"
+                         "Example:\n"
+                         "b24sync --config acme.toml conflicts link company:42 5f0c3e1a-8d2b-4c6e-9a71-0b3d2e4f6a88")
 CONFLICTS_ARG_B24 = N_("The Bitrix24 record: company:ID or contact:ID.")
 CONFLICTS_ARG_ONEC = N_("The 1C counterparty's Ref_Key (a GUID).")
 CONFLICTS_NONE = N_("No open conflicts (as of {seen}).")
@@ -598,9 +626,35 @@ CONFLICTS_KIND_MISMATCH = N_("{b24} and {onec} cannot be one party: the 1C count
 CONFLICTS_LINKED = N_("Linked {b24} ⇄ {onec} (resolves {count} open conflict(s)). The next reconcile stamps "
                       "UF_CRM_1C_ID and syncs the fields.")
 
+# --- revert --------------------------------------------------------------------------------------
+REVERT_HELP = N_("Put back the values a run wrote (from the journal's before-images), after showing the plan. "
+                 "A field changed since the run is kept; what the run created is listed for review, never "
+                 "deleted.\n\nExamples: b24sync status (run ids); b24sync revert 3f2a9c --dry-run; "
+                 "b24sync revert 3f2a9c --yes")
+REVERT_ARG_RUN = N_("The run's id, or its first 6 or more characters (see b24sync status).")
+REVERT_OPT_DRY_RUN = N_("Show the revert plan and what is kept or left for review; write nothing.")
+REVERT_OPT_YES = N_("Apply without asking for confirmation.")
+REVERT_NO_RUN = N_("No run {run!r} in the state (give at least 6 characters of an id b24sync status shows).")
+REVERT_AMBIGUOUS_RUN = N_("{count} runs start with {run!r}: give more characters of the id.")
+REVERT_NOTHING_DONE = N_("Run {run} wrote nothing (no operation done): there is nothing to revert.")
+REVERT_TITLE = N_("Revert of run {run} ({command}, {started}): {count} operation(s)")
+REVERT_REVIEW_TITLE = N_("Not reverted, for a person to review:")
+REVERT_REVIEW_CREATE = N_("{target} {entity} made from {record} by the run (b24sync never deletes records)")
+REVERT_REVIEW_LINK = N_("the link {b24} ⇄ {onec} and its UF_CRM_1C_ID stamp are kept (see b24sync conflicts)")
+REVERT_REVIEW_DOCUMENT = N_("{action} of {entity} {record} (documents are not reverted)")
+REVERT_KEPT_TITLE = N_("Kept as they are now:")
+REVERT_KEPT_CHANGED = N_("{record}: {field} changed since the run (now {now!r})")
+REVERT_KEPT_GONE = N_("{record} no longer exists")
+REVERT_NOTHING_TO_WRITE = N_("Nothing to write back.")
+REVERT_CONFIRM = N_("Write these {count} operation(s) back?")
+REVERT_DECLINED = N_("Not confirmed: nothing was written.")
+
 # --- status --------------------------------------------------------------------------------------
 STATUS_HELP = N_("Show the state of this instance: the last successful run and its age (the heartbeat), recent "
-                 "runs, links, the journal, watermarks; --max-age makes a stale heartbeat exit 1.")
+                 "runs, links, the journal, watermarks; --max-age makes a stale heartbeat exit 1.\n\n"
+                 "Examples:\n"
+                 "b24sync --config acme.toml status\n"
+                 "b24sync --config acme.toml status --max-age 2h   (exit 1 when no run succeeded for 2 hours)")
 STATUS_TITLE = N_("b24sync status — {instance} ({path})")
 STATUS_RUNS = N_("Recent runs")
 STATUS_COL_STARTED = N_("Started")
@@ -612,13 +666,20 @@ STATUS_FACTS = N_(
 )
 STATUS_EVENTS = N_("Event queue: {counts}")
 STATUS_DEAD = N_("Dead event {id}: {event} {entity}:{entity_id} after {attempts} attempt(s): {error}")
-SERVE_HELP = N_("Receive Bitrix24 outgoing-webhook events and process them at once (durable queue + worker).")
+SERVE_HELP = N_("Receive Bitrix24 outgoing-webhook events and process them at once (durable queue + worker).\n\n"
+                "Examples:\n"
+                "b24sync --config acme.toml serve\n"
+                "b24sync --config acme.toml serve --host 127.0.0.1 --port 8808 --no-worker   (and 'b24sync worker' "
+                "beside it)")
 OPT_SERVE_HOST = N_("Address to listen on (default: serve.host, 127.0.0.1).")
 OPT_SERVE_PORT = N_("Port to listen on (default: serve.port; 0 picks a free one).")
 OPT_NO_WORKER = N_("Only receive and queue; run 'b24sync worker' separately.")
 SERVE_LISTENING = N_("Listening on {url} (health: /healthz). Stop with Ctrl+C or SIGTERM.")
 SERVE_STOPPED = N_("Stopped; queue: {counts}.")
-WORKER_HELP = N_("Process the event queue that 'b24sync serve --no-worker' fills.")
+WORKER_HELP = N_("Process the event queue that 'b24sync serve --no-worker' fills.\n\n"
+                 "Examples:\n"
+                 "b24sync --config acme.toml worker\n"
+                 "b24sync --config acme.toml worker --once   (what is queued now, then exit)")
 OPT_WORKER_ONCE = N_("Process what is queued, then exit.")
 WORKER_DONE = N_("Worker stopped after processing {count} event(s).")
 STATUS_NO_STATE = N_("No state yet at {path}: run 'b24sync reconcile --dry-run' first.")
@@ -634,13 +695,19 @@ BAD_MAX_AGE = N_("--max-age takes seconds or a number with s, m, h or d (e.g. 2h
 INIT_HELP = N_(
     "Write a first configuration: asks for (or takes as options) the Bitrix24 webhook URL, the 1C OData URL, user "
     "and password; writes the commented config (mode 0600) and an owner-only secrets file, then runs doctor and "
-    "prints the next steps. With every option and --yes it asks nothing."
+    "prints the next steps. With every option and --yes it asks nothing.\n\n"
+    "Examples:\n"
+    "b24sync init --config acme.toml --instance acme   (asks for the rest)\n"
+    "b24sync init --systemd --instance acme --odata-url https://1c.example.ru/trade/odata/standard.odata/ "
+    "--odata-user Интеграция --odata-password-file /root/acme-1c.pass --yes   (the webhook URL from "
+    "$B24SYNC_BITRIX24_WEBHOOK)"
 )
 INIT_OPT_CONFIG = N_("Where to write the config (default: --config before the command, $B24SYNC_CONFIG, or "
                      "~/.config/b24sync/config.toml; with --systemd /etc/b24sync/INSTANCE.toml).")
 INIT_OPT_INSTANCE = N_("Name of this instance (one portal + one 1C base), used in state and log names.")
 INIT_OPT_WEBHOOK = N_("The Bitrix24 inbound webhook URL (else $B24SYNC_BITRIX24_WEBHOOK, else asked without echo); "
-                      "it is a secret and goes to the secrets file only.")
+                      "it is a secret and goes to the secrets file only. On the command line it is visible in the "
+                      "process list while init runs: on a shared machine prefer the variable or the question.")
 INIT_OPT_ODATA = N_("The 1C standard OData root, http(s)://HOST/BASE/odata/standard.odata/.")
 INIT_OPT_USER = N_("The 1C user b24sync logs in as.")
 INIT_OPT_PASSWORD_FILE = N_("A file holding the 1C password (else $B24SYNC_ONEC_PASSWORD, else asked without echo).")
@@ -705,7 +772,11 @@ INIT_NEXT_SYSTEMD = N_(
 MIGRATE_HELP = N_(
     "Initial migration: read both systems in full, match them without writing, and write a report (a summary "
     "here, CSV files and one HTML file). --link then links the confident pairs, --create-missing creates what "
-    "is missing on either side; both show the plan and ask first."
+    "is missing on either side; both show the plan and ask first.\n\n"
+    "Examples:\n"
+    "b24sync --config acme.toml migrate --out отчёт-миграции   (writes nothing to either system)\n"
+    "b24sync --config acme.toml migrate --link\n"
+    "b24sync --config acme.toml migrate --create-missing --yes"
 )
 MIGRATE_OPT_OUT = N_("Directory for the report files (default: ./b24sync-migration-<date>).")
 MIGRATE_OPT_LINK = N_("Link the confident pairs (stored link, stamp, INN+KPP, unique INN, unique e-mail): "

@@ -25,7 +25,7 @@ from b24sync.recon.plan import Plan, build_plan
 from b24sync.recon.rules import FieldRules
 from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.onec.client import OneCClient
-from b24sync.sources.onec.literals import EMPTY_GUID
+from b24sync.sources.onec.literals import EMPTY_GUID, any_of
 from b24sync.state import State
 
 WATERMARK = "bitrix24.parties"
@@ -45,6 +45,7 @@ class Prepared:
     onec: OneCSnapshot
     full: bool
     conflicted: pd.DataFrame | None = None  # the records the plan's conflicts name: key, name, inn, kpp, …
+    frames: tuple[pd.DataFrame, pd.DataFrame] | None = None  # normalized Bitrix24 / 1C parties (keep_frames)
 
     @property
     def next_watermark(self) -> datetime | None:
@@ -144,9 +145,10 @@ def _only_known_managers(decided: DiffResult, b24_snap: Bitrix24Snapshot, onec_s
 
 def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient, *, full: bool = False,
             only: set[str] | None = None, rules: FieldRules | None = None,
-            progress: Progress | None = None, targets: set[str] = frozenset()) -> Prepared:
+            progress: Progress | None = None, targets: set[str] = frozenset(), keep_frames: bool = False) -> Prepared:
     """Read both systems and build the plan (``only``: a subset of ``{"companies", "contacts"}``;
-    ``targets``: Bitrix24 records an event named, read even when nothing says they changed)."""
+    ``targets``: Bitrix24 records an event named, read even when nothing says they changed;
+    ``keep_frames``: return the normalized frames too, for callers that look at records, not only the plan)."""
     entities = {"company" if o.startswith("compan") else "contact" for o in only} if only else None
     links = _links(state, entities)
     watermark = state.watermark(WATERMARK)
@@ -170,16 +172,42 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
                                  extra_refs=[record_id(k) for k in linked_onec])
         if (b24_keys - set(links["b24_key"])) or (changed_refs - set(links["onec_key"])):
             incremental = False  # a new record must be matched against the whole other side
-    if not incremental:
-        b24_snap = extract_bitrix24(b24, progress=progress)
-        onec_snap = extract_onec(onec, progress=progress)
-    return plan_snapshots(config, state, b24_snap, onec_snap, links, incremental=incremental, entities=entities,
-                          rules=rules)
+    if incremental:
+        prepared = plan_snapshots(config, state, b24_snap, onec_snap, links, incremental=True, entities=entities,
+                                  rules=rules, keep_frames=keep_frames)
+        if not _shared_partner_unread(onec, prepared, links):
+            return prepared
+    b24_snap = extract_bitrix24(b24, progress=progress)
+    onec_snap = extract_onec(onec, progress=progress)
+    return plan_snapshots(config, state, b24_snap, onec_snap, links, incremental=False, entities=entities,
+                          rules=rules, keep_frames=keep_frames)
+
+
+def _shared_partner_unread(onec: OneCClient, prepared: Prepared, links: pd.DataFrame) -> bool:
+    """Whether an incremental plan writes a manager to a 1C partner that linked counterparties not read
+    this run share: the manager of a shared partner is decided over all its records (a full run holds it
+    back when they disagree), so such a plan is made again from full reads. Rare: it takes a manager
+    change on a branch."""
+    refs = {str(op.target_id) for op in prepared.plan.operations
+            if op.target == "onec" and op.entity == "counterparty" and op.action == "update" and "manager" in op.fields}
+    frame = prepared.onec.counterparties
+    if not refs or frame.empty or "Партнер_Key" not in frame:
+        return False
+    partners = sorted({str(p) for ref, p in zip(frame["Ref_Key"], frame["Партнер_Key"], strict=True)
+                       if ref in refs and p and str(p) != EMPTY_GUID})
+    read = set(frame["Ref_Key"])
+    linked = {record_id(key) for key in links["onec_key"]}
+    for start in range(0, len(partners), 50):
+        rows = onec.query(COUNTERPARTIES, filter=any_of("Партнер_Key", partners[start:start + 50]),
+                          select=["Ref_Key"])
+        if any(row["Ref_Key"] in linked and row["Ref_Key"] not in read for row in rows):
+            return True
+    return False
 
 
 def plan_snapshots(config: Config, state: State, b24_snap: Bitrix24Snapshot, onec_snap: OneCSnapshot,
                    links: pd.DataFrame, *, incremental: bool, entities: set[str] | None = None,
-                   rules: FieldRules | None = None) -> Prepared:
+                   rules: FieldRules | None = None, keep_frames: bool = False) -> Prepared:
     """Normalize, match, diff and plan two snapshots (``incremental``: the Bitrix24 side is partial)."""
     if entities is not None:
         if "company" not in entities:
@@ -211,4 +239,5 @@ def plan_snapshots(config: Config, state: State, b24_snap: Bitrix24Snapshot, one
     conflicted = pd.concat([frame.loc[frame["key"].isin(named), facts] for frame in (nb.frame, onec_frame)],
                            ignore_index=True)
     return Prepared(plan=plan, baseline=decided.baseline, pairs=matched.pairs, b24=b24_snap, onec=onec_snap,
-                    full=not incremental, conflicted=conflicted)
+                    full=not incremental, conflicted=conflicted,
+                    frames=(nb.frame, onec_frame) if keep_frames else None)

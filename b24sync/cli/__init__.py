@@ -107,9 +107,13 @@ def main_options(
 
 from b24sync.cli import conflicts as _conflicts  # noqa: E402,F401  (registers its commands)
 from b24sync.cli import events as _events  # noqa: E402,F401
+from b24sync.cli import first_run as _first_run  # noqa: E402,F401
+from b24sync.cli import migrate as _migrate  # noqa: E402,F401
 from b24sync.cli import ops as _ops  # noqa: E402,F401
 from b24sync.cli import reconcile as _reconcile  # noqa: E402,F401
+from b24sync.cli import revert as _revert  # noqa: E402,F401
 from b24sync.cli import sandbox as _sandbox  # noqa: E402,F401
+from b24sync.cli import snapshot as _snapshot  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,22 +1,28 @@
-"""Setup commands: ``doctor``."""
+"""Setup and service commands: ``doctor`` and ``status``."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from b24sync import messages as m
+from b24sync.checks import Check
 from b24sync.cli import app, err_console
 from b24sync.config import load_config
 from b24sync.exitcodes import ExitCode
 from b24sync.i18n import t
 
 PANEL = "Setup"
-_STYLE = {"ok": "green", "fixed": "cyan", "warning": "yellow", "failed": "red"}
+_STYLE = {"ok": "green", "fixed": "cyan", "warning": "yellow", "failed": "bold red"}
 _LABEL = {"ok": m.DOCTOR_OK, "fixed": m.DOCTOR_FIXED, "warning": m.DOCTOR_WARN, "failed": m.DOCTOR_FAIL}
+_AGE = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 
 
 @app.command(help=t(m.DOCTOR_HELP), rich_help_panel=PANEL)
@@ -28,38 +34,78 @@ def doctor(
 
     config = load_config(ctx.obj.config)
     checks = run_doctor(config, fix=fix)
-    render_checks(Console(), checks, title=t(m.DOCTOR_TITLE, path=config.path))
-    failed = sum(check.status == "failed" for check in checks)
-    if failed:
-        err_console.print(t(m.DOCTOR_FAILED, count=failed))
+    if not render_checks(Console(), checks, title=t(m.DOCTOR_TITLE, path=config.path)):
         raise typer.Exit(int(ExitCode.ERROR))
 
 
-def render_checks(console: Console, checks: list, title: str) -> None:
-    """The doctor's table: check, coloured status, detail."""
-    table = Table(title=title or None)
-    for column in (m.DOCTOR_COL_CHECK, m.DOCTOR_COL_STATUS, m.DOCTOR_COL_DETAIL):
-        table.add_column(t(column))
+def render_checks(console: Console, checks: Sequence[Check], title: str) -> bool:
+    """One line per check — status, name, what was found — and under a check that is not ok, its fix.
+
+    Lines are never wrapped by the renderer (journald and log files keep one check per line).
+    Returns whether no check failed; the count of failures goes to stderr.
+    """
+    if title:
+        console.print(title, markup=False, highlight=False, soft_wrap=True)
+    width = max(len(t(label)) for label in _LABEL.values())
     for check in checks:
-        table.add_row(check.name, f"[{_STYLE[check.status]}]{t(_LABEL[check.status])}[/]", check.detail)
-    console.print(table)
+        label = t(_LABEL[check.status]).ljust(width)
+        console.print(f"[{_STYLE[check.status]}]{escape(label)}[/]  {escape(check.name)}: {escape(check.detail)}",
+                      highlight=False, soft_wrap=True)
+        if check.fix and check.status != "ok":
+            console.print(" " * width + "  " + escape(t(m.DOCTOR_FIX_LINE, fix=check.fix)), highlight=False,
+                          soft_wrap=True)
+    failed = sum(check.status == "failed" for check in checks)
+    warnings = sum(check.status == "warning" for check in checks)
+    counts = ((m.DOCTOR_SUMMARY_OK, len(checks) - failed - warnings), (m.DOCTOR_SUMMARY_WARN, warnings),
+              (m.DOCTOR_SUMMARY_FAILED, failed))
+    console.print(", ".join(t(template, count=count) for template, count in counts if count) + ".", markup=False,
+                  highlight=False)
+    if failed:
+        err_console.print(t(m.DOCTOR_FAILED, count=failed), markup=False, highlight=False)
+    return not failed
+
+
+def parse_age(value: str) -> float:
+    """``900``, ``90s``, ``30m``, ``2h``, ``1d`` → seconds (a usage error otherwise)."""
+    match = _AGE.match(value)
+    if not match:
+        raise typer.BadParameter(t(m.BAD_MAX_AGE, value=value), param_hint="--max-age")
+    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
 @app.command(help=t(m.STATUS_HELP), rich_help_panel="Service")
-def status(ctx: typer.Context) -> None:
+def status(
+    ctx: typer.Context,
+    max_age: Annotated[str | None, typer.Option("--max-age", help=t(m.OPT_MAX_AGE), metavar="AGE")] = None,
+) -> None:
     import json
 
     from b24sync.state import State
+    from b24sync.statecheck import age_seconds, human_age, last_success, lock_holder
 
+    limit = parse_age(max_age) if max_age is not None else None
     config = load_config(ctx.obj.config)
     console = Console()
     if not config.state_path.exists():
         console.print(t(m.STATUS_NO_STATE, path=config.state_path), markup=False)
+        if limit is not None:
+            err_console.print(t(m.STATUS_STALE_NONE), markup=False, highlight=False)
+            raise typer.Exit(int(ExitCode.ERROR))
         return
     state = State(config.state_path)
     facts = state.summary()
     journal = ", ".join(f"{k} {v}" for k, v in sorted(facts["journal"].items())) or "-"
     console.print(t(m.STATUS_TITLE, instance=config.instance, path=config.state_path), markup=False)
+    success = last_success(state.db.conn)
+    age = age_seconds(success["finished_at"], datetime.now(UTC)) if success else None
+    if success is None:
+        console.print(t(m.STATUS_HEARTBEAT_NONE), markup=False, highlight=False)
+    else:
+        console.print(t(m.STATUS_HEARTBEAT, finished=success["finished_at"], command=success["command"],
+                        age=human_age(age) if age is not None else "?"), markup=False, highlight=False)
+    if (holder := lock_holder(config.state_path)) is not None:
+        console.print(t(m.STATE_RUN_IN_PROGRESS, pid=holder.get("pid"), command=holder.get("command", "?"),
+                        since=holder.get("since", "?")), markup=False, highlight=False)
     console.print(t(m.STATUS_FACTS, links=facts["links"], journal=journal, versions=facts["onec_versions"],
                     watermark=next(iter(facts["watermarks"].values()), "-")), markup=False, highlight=False)
     events = ", ".join(f"{k} {v}" for k, v in sorted(facts["events"].items())) or "-"
@@ -76,3 +122,7 @@ def status(ctx: typer.Context) -> None:
         brief = ", ".join(f"{k}: {v}" for k, v in summary.items() if isinstance(v, (int, str)))
         table.add_row(run["started_at"], run["command"], run["status"], brief)
     console.print(table)
+    if limit is not None and (age is None or age > limit):
+        err_console.print(t(m.STATUS_STALE, max_age=max_age) if success else t(m.STATUS_STALE_NONE), markup=False,
+                          highlight=False)
+        raise typer.Exit(int(ExitCode.ERROR))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -42,21 +43,32 @@ def sandbox(
                                                           metavar="KIND=SHARE")] = None,
     fault_seed: Annotated[int, typer.Option("--fault-seed", help=t(m.SANDBOX_OPT_FAULT_SEED))] = 0,
     latency: Annotated[float, typer.Option("--slow-seconds", help=t(m.SANDBOX_OPT_SLOW), min=0)] = 2.0,
+    realistic_latency: Annotated[bool, typer.Option("--realistic-latency",
+                                                    help=t(m.SANDBOX_OPT_REALISTIC_LATENCY))] = False,
 ) -> None:
     import random
 
     from b24sync.sandbox.bitrix24.faults import FAULT_KINDS as B24_KINDS
+    from b24sync.sandbox.latency import SCALE_ENV, CostModel
     from b24sync.sandbox.onec.faults import FAULT_KINDS as ONEC_KINDS
     from b24sync.sandbox.run import start_sandbox
 
     b24_shares = _fault_shares(b24_faults or [], B24_KINDS, "--b24-fault")
     onec_shares = _fault_shares(onec_faults or [], ONEC_KINDS, "--onec-fault")
+    costs = None
+    if realistic_latency:
+        try:
+            costs = CostModel.from_env()
+        except ValueError:
+            raise typer.BadParameter(t(m.SANDBOX_BAD_LATENCY_SCALE, value=os.environ.get(SCALE_ENV, "")),
+                                     param_hint="--realistic-latency") from None
 
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     running = start_sandbox(size=size, seed=seed, limits=not no_limits, events_url=events_url,
-                            bitrix24_port=bitrix24_port, onec_port=onec_port)
+                            bitrix24_port=bitrix24_port, onec_port=onec_port,
+                            realistic_latency=costs if costs is not None else False)
     for faults, shares, stream in ((running.bitrix24.faults, b24_shares, "bitrix24"),
                                    (running.onec.faults, onec_shares, "onec")):
         faults.probabilities = shares

@@ -40,7 +40,7 @@ from b24sync.documents.stages import Statuses
 from b24sync.extract import CHUNK
 from b24sync.recon.model import Issue, record_id
 from b24sync.recon.plan import make_operation
-from b24sync.sources.bitrix24.read import export_all, modified_since
+from b24sync.sources.bitrix24.read import export_all, modified_since, portal_now
 from b24sync.sources.bitrix24.reference import deal_product_rows
 
 DEAL_FIELDS = ["ID", "TITLE", "STAGE_ID", "CATEGORY_ID", "COMPANY_ID", "CONTACT_ID", "ASSIGNED_BY_ID", "OPPORTUNITY",
@@ -79,7 +79,9 @@ def _by_ids(ctx: DocContext, ids: Iterable[int]) -> list[dict[str, Any]]:
 
 def read_deals(ctx: DocContext, stage_ids: Iterable[str], linked: Mapping[str, str], overlap: timedelta,
                ) -> tuple[list[dict[str, Any]], datetime | None]:
-    """Deals at a trigger stage, plus linked deals changed since the last run (all of them the first time)."""
+    """Deals at a trigger stage, plus linked deals changed since the last run (all of them the first time),
+    and the next watermark: the portal's clock before the reads (see :func:`portal_now`)."""
+    started = portal_now(ctx.b24)
     at_stage = export_all(ctx.b24, "deal", select=DEAL_FIELDS, filters={"@STAGE_ID": sorted(stage_ids)})
     linked_ids = {int(record_id(k)) for k in linked}
     watermark = ctx.state.watermark(WATERMARK)
@@ -90,8 +92,7 @@ def read_deals(ctx: DocContext, stage_ids: Iterable[str], linked: Mapping[str, s
     else:
         changed = _by_ids(ctx, linked_ids)
     deals = {int(d["ID"]): d for d in (*at_stage, *changed)}
-    stamps = [d["DATE_MODIFY"] for d in (*at_stage, *changed) if d.get("DATE_MODIFY")]
-    return [deals[i] for i in sorted(deals)], max(stamps) if stamps else None
+    return [deals[i] for i in sorted(deals)], started
 
 
 # --- the order a deal should have ----------------------------------------------------------------------

@@ -5,7 +5,9 @@ Bitrix24 posts outgoing-webhook events as form bodies (``event=ONCRMCONTACTADD``
 checks the application token in constant time, commits the event to the durable queue and only
 then answers 200; the work happens in the worker, so an acknowledgement costs one SQLite commit.
 A wrong or missing token is 401 and nothing is stored; an event b24sync does not handle is 202 and
-a log line; a malformed or oversized body is 400.
+a log line; a malformed body is 400 and one over ``max_body`` bytes is 413: waitress refuses it on
+its ``Content-Length`` before reading it (and stops a chunked one at the limit), and the
+application checks the length again before reading ``wsgi.input``.
 """
 
 from __future__ import annotations
@@ -61,10 +63,10 @@ class Receiver:
             return _answer(start_response, "405 Method Not Allowed", {"error": "method_not_allowed"})
         return self._event(environ, start_response)
 
-    def _bad(self, start_response: StartResponse, reason: str) -> list[bytes]:
+    def _bad(self, start_response: StartResponse, reason: str, status: str = "400 Bad Request") -> list[bytes]:
         self.stats["malformed"] += 1
         log.warning("event refused: %s", reason)
-        return _answer(start_response, "400 Bad Request", {"error": "bad_request", "reason": reason})
+        return _answer(start_response, status, {"error": "bad_request", "reason": reason})
 
     def _event(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         try:
@@ -72,7 +74,8 @@ class Receiver:
         except ValueError:
             return self._bad(start_response, "bad Content-Length")
         if length <= 0 or length > self.max_body:
-            return self._bad(start_response, f"body of {length} bytes (1..{self.max_body} accepted)")
+            return self._bad(start_response, f"body of {length} bytes (1..{self.max_body} accepted)",
+                             "400 Bad Request" if length <= 0 else "413 Payload Too Large")
         raw = environ["wsgi.input"].read(length)
         try:
             form = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=True,

@@ -15,9 +15,10 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from b24sync import messages as m
@@ -39,6 +40,7 @@ class Service:
     receiver: Receiver
     worker: Worker | None
     threads: list[threading.Thread]
+    sockets: dict[int, Any] = field(default_factory=dict)  # the server's socket map
 
     @property
     def url(self) -> str:
@@ -48,9 +50,13 @@ class Service:
     def stop(self, timeout: float = 30.0) -> None:
         if self.worker is not None:
             self.worker.stop()
-        self.server.close()
+        # The sockets are closed by the server's own loop thread: closed from this one, a descriptor
+        # could vanish under its select() (EBADF in that thread). An empty map ends the loop.
+        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.sockets))
         for thread in self.threads:
             thread.join(timeout)
+        wasyncore.close_all(self.sockets)  # in case the loop had already ended
+        self.server.task_dispatcher.shutdown()  # requests in progress finish their commit
 
 
 def start_service(config: Config, token: str, *, host: str | None = None, port: int | None = None,
@@ -63,10 +69,16 @@ def start_service(config: Config, token: str, *, host: str | None = None, port: 
                         health=lambda: {"worker": bool(the_worker and not the_worker.stopping.is_set()),
                                         "processed": the_worker.processed if the_worker else 0})
     bind_host, bind_port = host or settings.host, settings.port if port is None else port
+    sockets: dict[int, Any] = {}
     try:
-        server = create_server(receiver, host=bind_host, port=bind_port, threads=settings.threads,
-                               max_request_body_size=settings.max_body_bytes, connection_limit=500,
-                               channel_timeout=30, ident="b24sync", clear_untrusted_proxy_headers=True)
+        # Memory stays bounded under a flood: at most 500 connections, each holding at most one
+        # request of ≤ 16 KB of headers and ≤ max_body_bytes of body (waitress refuses a body whose
+        # size reaches its limit, hence the + 1), served by a fixed pool of threads; the queue
+        # itself lives in SQLite.
+        server = create_server(receiver, map=sockets, host=bind_host, port=bind_port, threads=settings.threads,
+                               max_request_body_size=settings.max_body_bytes + 1, max_request_header_size=16384,
+                               connection_limit=500, channel_timeout=30, ident="b24sync",
+                               clear_untrusted_proxy_headers=True)
     except OSError as exc:
         raise B24SyncError(t(m.SERVE_CANNOT_LISTEN, host=bind_host, port=bind_port,
                              reason=exc.strerror or exc)) from None
@@ -75,7 +87,7 @@ def start_service(config: Config, token: str, *, host: str | None = None, port: 
         threads.append(threading.Thread(target=the_worker.run_forever, name="b24sync-worker", daemon=True))
     for thread in threads:
         thread.start()
-    service = Service(server, receiver, the_worker, threads)
+    service = Service(server, receiver, the_worker, threads, sockets)
     log.info("listening on %s", service.url)
     return service
 

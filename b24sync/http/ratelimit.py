@@ -49,6 +49,12 @@ class LeakyBucket:
             self.waited += wait
         return wait
 
+    def level(self) -> float:
+        """Requests counted in the bucket now (slots reserved, less what has drained)."""
+        with self._lock:
+            self._drain(self._clock())
+            return self._level
+
     def saturate(self) -> None:
         """The server said the bucket is full: assume so, so the next acquire waits a drain step."""
         with self._lock:
@@ -78,10 +84,19 @@ class MethodGate:
     blocked_until: dict[str, float] = field(default_factory=dict)
     reset_at: dict[str, float] = field(default_factory=dict)
 
-    def note(self, method: str, operating_reset_at: float | None) -> None:
-        """Remember the reset time the portal reported for a method's last good call."""
+    def note(self, method: str, operating_reset_at: float | None, server_now: float | None = None) -> None:
+        """Remember the reset time the portal reported for a method's last good call.
+
+        ``operating_reset_at`` is on the portal's clock; with ``server_now`` (the same answer's
+        ``time.finish``) it is moved onto this machine's clock, so a portal whose clock is ahead
+        or behind ours makes the method wait as long as the portal means, not that much longer
+        or shorter.
+        """
         if operating_reset_at:
-            self.reset_at[method] = float(operating_reset_at)
+            reset = float(operating_reset_at)
+            if server_now:
+                reset = self.clock() + (reset - float(server_now))
+            self.reset_at[method] = reset
 
     def block(self, method: str, fallback_seconds: float = 60.0) -> float:
         """The method hit the limit: block it until its reset time; returns that time."""

@@ -10,14 +10,19 @@ its secrets in an owner-only file beside it, so ``b24sync --config PATH …`` ne
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 from b24sync.sandbox.bitrix24 import Bitrix24Emulator, Limits, Portal
+from b24sync.sandbox.bitrix24.api import MOSCOW
 from b24sync.sandbox.bitrix24.methods.reference import CUSTOM_STAGE_ID
+from b24sync.sandbox.latency import CostModel
 from b24sync.sandbox.onec import OneCEmulator, OneCStore
-from b24sync.sandbox.onec.hs import make_hs_app
+from b24sync.sandbox.onec.hs import base_zone, make_hs_app
 from b24sync.sandbox.onec.seed import ORGANIZATIONS, load_onec
 from b24sync.sandbox.seed import Planted, SeedSpec, bitrix24_seed, generate_parties
 
@@ -35,6 +40,7 @@ class Sandbox:
     planted: list[Planted] = field(default_factory=list)
     onec_planted: list[Planted] = field(default_factory=list)
     limits: Limits | None = None
+    costs: CostModel | None = None
 
     def info(self) -> dict[str, str]:
         """The ``KEY=VALUE`` facts printed by ``b24sync sandbox``, in a stable order."""
@@ -47,6 +53,7 @@ class Sandbox:
             "ONEC_HS": self.onec.hs_url,
             "ONEC_USER": self.onec.user,
             "ONEC_PASSWORD": self.onec.password,
+            "LATENCY": "off" if self.costs is None else self.costs.describe(),
         }
 
     def write_config(self, path: str | Path) -> Path:
@@ -62,7 +69,7 @@ class Sandbox:
         _write_private(config_path, CONFIG_TEMPLATE.format(
             instance="sandbox", state=f"{config_path.stem}-state.db", secrets=secrets_path.name,
             rate=rate, burst=burst, odata=self.onec.odata_url, user=self.onec.user,
-            organization=ORGANIZATIONS[0]["ИНН"]))
+            timezone=base_zone(self.store), organization=ORGANIZATIONS[0]["ИНН"]))
         return config_path
 
     def stop(self) -> None:
@@ -94,7 +101,7 @@ burst = {burst}
 [onec]
 odata_url = "{odata}"
 user = "{user}"
-timezone = "Europe/Moscow"
+timezone = "{timezone}"
 
 [deals]
 # Deals at this stage become customer orders; the sandbox base sells through two organizations.
@@ -125,21 +132,36 @@ def start_sandbox(
     onec_port: int = 0,
     host: str = "127.0.0.1",
     spec: SeedSpec | None = None,
+    tz: tzinfo = MOSCOW,
+    clock: Callable[[], float] = time.time,
+    onec_tz: tzinfo | None = None,
+    onec_clock: Callable[[], float] = time.time,
+    realistic_latency: bool | CostModel = False,
 ) -> Sandbox:
-    """Generate one seeded world, project it into a portal and a 1C base, start both on loopback."""
+    """Generate one seeded world, project it into a portal and a 1C base, start both on loopback.
+
+    ``tz`` is the portal's time zone (dates are rendered with its offset of the moment, e.g. a
+    ``ZoneInfo`` with summer time) and ``clock`` the portal's own clock (epoch seconds: a skewed
+    or fake one stamps ``DATE_MODIFY`` and ``time``); ``onec_tz`` / ``onec_clock`` are the 1C
+    server's zone (default UTC+3) and clock, in which it writes its zone-less dates.
+    ``realistic_latency`` models the servers' own time (:mod:`b24sync.sandbox.latency`): ``True``
+    for the documented constants scaled by ``B24SYNC_LATENCY_SCALE``, or a :class:`CostModel`.
+    """
     spec = spec or SeedSpec.from_size(size)
     parties = generate_parties(spec, seed)
     portal_seed, planted = bitrix24_seed(parties, spec, seed, custom_stage=CUSTOM_STAGE_ID)
-    portal = Portal(portal_seed, rng_seed=seed)
-    store = OneCStore()
+    portal = Portal(portal_seed, rng_seed=seed, tz=tz, clock=clock)
+    store = OneCStore(tz=onec_tz, clock=onec_clock)
     onec_planted = load_onec(store, parties, spec, seed)
     limit_config = Limits() if limits else None
+    costs = realistic_latency if isinstance(realistic_latency, CostModel) else (
+        CostModel.from_env() if realistic_latency else None)
     emulator = Bitrix24Emulator(portal.registry, limits=limit_config, events_url=events_url, host=host,
-                                port=bitrix24_port).start()
+                                port=bitrix24_port, clock=clock, tz=tz, costs=costs).start()
     try:
-        onec = OneCEmulator(store, hs_app=make_hs_app(store), host=host, port=onec_port).start()
+        onec = OneCEmulator(store, hs_app=make_hs_app(store), host=host, port=onec_port, costs=costs).start()
     except BaseException:
         emulator.stop()
         raise
     return Sandbox(bitrix24=emulator, portal=portal, onec=onec, store=store, planted=planted,
-                   onec_planted=onec_planted, limits=limit_config)
+                   onec_planted=onec_planted, limits=limit_config, costs=costs)

@@ -240,6 +240,38 @@ def test_unknown_fault_kind_is_rejected(emu: Bitrix24Emulator) -> None:
         emu.faults.add(None, "explode")
 
 
+def test_reset_closes_the_connection_before_execution(emu: Bitrix24Emulator, store: FakeStore) -> None:
+    emu.faults.add("test.add", "reset")
+    with pytest.raises(requests.ConnectionError):
+        add(emu)
+    assert store.items == []  # not executed: yet to the client it looks like a write in doubt
+    assert (emu.request_log[0].executed, emu.request_log[0].status, emu.request_log[0].fault) == (False, 0, "reset")
+
+
+def test_timeout_executes_then_answers_nothing(emu: Bitrix24Emulator, store: FakeStore) -> None:
+    emu.faults.timeout_seconds = 0.4
+    emu.faults.add("test.add", "timeout")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(emu.webhook_url + "test.add", json={}, timeout=0.2)
+    assert len(store.items) == 1
+    emu.faults.add("test.add", "timeout")  # a client that waits longer sees the connection closed, no answer
+    with pytest.raises(requests.ConnectionError):
+        requests.post(emu.webhook_url + "test.add", json={}, timeout=5)
+    assert len(store.items) == 2 and emu.request_log[-1].status == 0
+
+
+def test_random_slow_faults_wait_a_seeded_draw_from_the_range() -> None:
+    from b24sync.sandbox.bitrix24.faults import Faults
+
+    def delays(seed: int) -> list[float]:
+        faults = Faults(seed)
+        faults.probabilities, faults.slow_range = {"slow_after_commit": 1.0}, (0.0, 2.0)
+        return [faults.take(["crm.company.list"]).delay for _ in range(50)]
+
+    assert delays(3) == delays(3) and delays(3) != delays(4)
+    assert all(0.0 <= d <= 2.0 for d in delays(3)) and len(set(delays(3))) == 50
+
+
 def test_seeded_probabilities_are_reproducible(store: FakeStore) -> None:
     def run(seed: int) -> list[int]:
         with Bitrix24Emulator(fake_registry(FakeStore()), limits=None, fault_seed=seed) as emulator:

@@ -176,6 +176,26 @@ def test_operating_is_per_webhook_method_and_checked_inside_batch(make: Any, sto
         assert call(s, emu, "test.slow").status_code == 429  # the batch's time was stored
 
 
+def test_batch_commands_report_their_own_operating_time_and_refusals_are_logged(make: Any, clock: FakeClock) -> None:
+    # Each command runs as its own CRestServerBatchItem, whose processCall appends the debug info
+    # (operating and operating_reset_at of the command's method) to its result_time.
+    emu = make(Limits(operating_limit=10.0, simulated_duration={"test.slow": 4.0}))
+    t0 = clock.now
+    cmd = {"a": "test.slow", "b": "test.slow", "e": "test.echo", "c": "test.slow", "d": "test.slow"}
+    with requests.Session() as s:
+        result = call(s, emu, "batch", cmd=cmd).json()["result"]
+        times = result["result_time"]
+        assert [times[k]["operating"] for k in ("a", "b", "c")] == [4.0, 8.0, 12.0]
+        assert {times[k]["operating_reset_at"] for k in ("a", "b", "c")} == {int(t0) + 600}
+        assert times["e"]["operating"] == 0.0
+        assert result["result_error"] == {"d": TIME_LIMIT}
+        batch = emu.request_log[-1]
+        assert batch.commands == ["test.slow", "test.slow", "test.echo", "test.slow"]
+        assert batch.refused == ["test.slow"]  # asked for, refused before it ran
+        assert call(s, emu, "test.slow").status_code == 429
+        assert emu.request_log[-1].refused == ["test.slow"]
+
+
 def test_simulated_durations_can_change_at_runtime(make: Any) -> None:
     emu = make(Limits(operating_limit=5.0))
     with requests.Session() as s:

@@ -111,6 +111,23 @@ def test_truncated_and_slow_answers(emu):
         emu.faults.add("nonsense")
 
 
+def test_reset_before_and_timeout_after_the_write(emu):
+    s = session(emu)
+    partner = jget(s, emu.odata_url + "Catalog_Партнеры?$top=1")["value"][0]["Ref_Key"]
+    body = {"Description": "Ромашка ООО", "ЮрФизЛицо": "ЮрЛицо", "Партнер_Key": partner, "ИНН": "7707083893"}
+    before = len(emu.store.records(K))
+    emu.faults.add("reset", entity_set=K, method="POST")
+    with pytest.raises(requests.ConnectionError):
+        post_json(s, emu.odata_url + K, body)
+    assert len(emu.store.records(K)) == before  # closed before 1C saw it
+    emu.faults.add("timeout", entity_set=K, method="POST", delay=0.4)
+    with pytest.raises(requests.ConnectionError):  # waited out: the connection closes without an answer
+        post_json(s, emu.odata_url + K, body)
+    assert len(emu.store.records(K)) == before + 1
+    assert [r.fault for r in list(emu.request_log)[-2:]] == ["reset", "timeout"]
+    assert [r.status for r in list(emu.request_log)[-2:]] == [0, 0]
+
+
 def test_request_log_keeps_the_wire_format(emu):
     s = session(emu)
     emu.request_log.clear()

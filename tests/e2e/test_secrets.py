@@ -2,7 +2,8 @@
 
 The sandbox is given distinctive secrets — a webhook token, a Cyrillic 1C password and an
 application token, all containing ``CANARY`` — and every command runs through the CLI: ``doctor``
-(``--fix``), ``reconcile`` (``--dry-run --plan-out``, applying, ``--format json``), ``apply FILE``,
+(``--fix``), ``init`` (flags, the secrets on its command line), ``reconcile`` (``--dry-run --plan-out``,
+applying, ``--format json``), ``apply FILE``,
 ``status``, ``worker --once``, and ``serve`` as a real process stopped with SIGTERM; each in text and
 JSON logs at debug level, and each under forced failures: Bitrix24 answering 500 / an HTML 502 /
 a redirect / a cut or dropped answer / 401 for a wrong token / nothing (connection refused), 1C
@@ -251,6 +252,23 @@ def scan_state(world: World) -> tuple[int, int, int]:
     return tables, rows, files
 
 
+def init_args(world: World) -> list[str]:
+    """``b24sync init`` for a fresh config in the state directory's neighbour, every answer a flag (the webhook
+    URL with its canary token on the command line, the password from a file)."""
+    from b24sync.sandbox.onec.seed import ORGANIZATIONS
+
+    password = _write_private(world.etc / "init-password", PASSWORD + "\n")
+    return ["init", "--yes", "--force", "--instance", "r18", "--webhook-url", world.sandbox.bitrix24.webhook_url,
+            "--odata-url", world.sandbox.onec.odata_url, "--odata-user", world.sandbox.onec.user,
+            "--odata-password-file", str(password), "--organization", ORGANIZATIONS[0]["ИНН"],
+            "--state-path", str(world.state)]
+
+
+def scan_init_files(world: World) -> None:
+    """What init wrote: the config must hold no secret at all (its secrets file is meant to)."""
+    world.scanner.scan("file init.toml", (world.etc / "init.toml").read_text(encoding="utf-8"))
+
+
 def new_contact(world: World) -> int:
     """A fresh Bitrix24 contact, so the next plan has a write (its counterparty in 1C) to make."""
     n = next(world.contacts)
@@ -304,6 +322,13 @@ def test_no_command_leaks_a_secret_healthy_or_failing(world, quick_onec_retries)
     assert cli(world, ok, "doctor", variant=()) == 1  # the user fields are missing yet
     assert cli(world, ok, "doctor", "--fix", variant=("-vv", "--log-format", "json")) == 0
     assert cli(world, ok, "doctor", variant=("-vv",)) == 0
+    initialized, init = world.etc / "init.toml", init_args(world)
+    assert cli(world, initialized, *init, variant=("-vv", "--log-format", "json")) == 0
+    assert cli(world, initialized, *[a for a in init if a != "--force"]) == 1  # exists: refused, nothing echoed
+    bad_webhook = [f"https://{TOKEN}.bitrix24.ru/rest/1/" if a == world.sandbox.bitrix24.webhook_url else a
+                   for a in init]
+    assert cli(world, initialized, *bad_webhook, variant=("-vv",)) == CONFIG_ERROR
+    scan_init_files(world)
     assert cli(world, ok, "reconcile", "--dry-run", "--plan-out", str(plan), variant=("-vv",)) == 0
     assert cli(world, ok, "reconcile", "--dry-run", "--format", "json", "--plan-out", str(world.var / "plan2.json"),
                variant=("-vv", "--log-format", "json")) == 0
@@ -330,6 +355,7 @@ def test_no_command_leaks_a_secret_healthy_or_failing(world, quick_onec_retries)
                 "apply": cli(world, config, "apply", str(writes)),
                 "reconcile": cli(world, config, "reconcile", "--format", "json"),
                 "worker": cli(world, config, "worker", "--once"),
+                "init": cli(world, initialized, *init),
             }
             if mode.startswith("b24"):
                 codes[mode]["fix"] = cli(world, config, "doctor", "--fix")
@@ -345,6 +371,8 @@ def test_no_command_leaks_a_secret_healthy_or_failing(world, quick_onec_retries)
 
     for mode, by_command in codes.items():  # each forced failure was seen as one (nothing pretended success)
         assert by_command["doctor"] != 0 and by_command["dry-run"] != 0, (mode, by_command)
+        assert by_command["init"] != 0 or mode.endswith("refused"), (mode, by_command)  # its doctor saw it too
+    scan_init_files(world)
     tables, rows, files = scan_state(world)
     assert tables >= 5 and rows > 0 and files >= 3
     assert world.scanner.runs >= 5 * len(FAILURES) + 15

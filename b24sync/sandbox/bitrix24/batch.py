@@ -129,6 +129,7 @@ class BatchRun:
             "error": {},
         }
         self.dispatched: list[str] = []  # methods that actually ran, in order
+        self.refused: list[str] = []  # methods the operating-time limit refused (429), in order
 
     def payload(self) -> dict[str, Any]:
         s = self.sections
@@ -179,6 +180,8 @@ def run_batch(params: dict[str, Any], call: SubCall, time_of: Callable[[CallOutc
                 outcome = call(method, sub_params)
                 if outcome.executed:
                     run.dispatched.append(method)
+                elif outcome.status == 429:
+                    run.refused.append(method)
                 error = outcome.error
                 if error is None and outcome.result is not None:
                     sections["result"][key] = outcome.result.result

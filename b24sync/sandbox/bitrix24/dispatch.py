@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
+from ..latency import CostModel, metered
 from .api import CallContext, MethodRegistry, MethodResult, RestError
 from .events import OutgoingEvent
 from .limits import OperatingSession
@@ -33,6 +34,17 @@ __all__ = [
 ERROR_METHOD_NOT_FOUND = ("ERROR_METHOD_NOT_FOUND", "Method not found!", 404)
 OPERATION_TIME_LIMIT = ("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", 429)
 INTERNAL_SERVER_ERROR = ("INTERNAL_SERVER_ERROR", "Internal server error", 500)
+INSUFFICIENT_SCOPE = ("insufficient_scope", "The request requires higher privileges than provided by the webhook token",
+                      403)
+# A method family needs one of these scopes (the user scope comes in three versions); ``profile``, ``scope``,
+# ``server.time``, ``methods`` and ``batch`` are ``basic``, which every webhook has.
+SCOPE_OF_PREFIX = (("crm.", frozenset({"crm"})), ("user.", frozenset({"user", "user_basic", "user_brief"})),
+                   ("catalog.", frozenset({"catalog"})))
+
+
+def scope_allows(scopes: frozenset[str], method: str) -> bool:
+    """Whether a webhook with ``scopes`` may call ``method`` (lower-case)."""
+    return all(scopes & needed for prefix, needed in SCOPE_OF_PREFIX if method.startswith(prefix))
 
 
 @dataclass
@@ -40,7 +52,8 @@ class CallOutcome:
     """The result of one call: ``result`` on success, else ``error`` (a ready error body) and ``status``.
 
     ``start``/``finish`` are portal-clock timestamps of the method's run, ``processing`` its real
-    duration; ``executed`` tells whether the method function ran at all.
+    duration plus ``modelled``, the server time the cost model adds (0 when it is off);
+    ``executed`` tells whether the method function ran at all.
     """
 
     method: str
@@ -51,6 +64,7 @@ class CallOutcome:
     finish: float = 0.0
     processing: float = 0.0
     executed: bool = False
+    modelled: float = 0.0
 
 
 def _failure(method: str, spec: tuple[str, str, int]) -> CallOutcome:
@@ -59,7 +73,7 @@ def _failure(method: str, spec: tuple[str, str, int]) -> CallOutcome:
 
 
 class Dispatcher:
-    """Runs registered methods for the protocol layer."""
+    """Runs registered methods for the protocol layer; ``costs`` (``None`` = off) adds modelled time."""
 
     def __init__(
         self,
@@ -71,6 +85,7 @@ class Dispatcher:
         user_id: int,
         scopes: frozenset[str] | None,
         deliver: Callable[[list[OutgoingEvent]], None],
+        costs: CostModel | None = None,
     ) -> None:
         self.registry = registry
         self.call_lock = call_lock
@@ -79,6 +94,7 @@ class Dispatcher:
         self.user_id = user_id
         self.scopes = scopes
         self.deliver = deliver
+        self.costs = costs
 
     def exists(self, method: str) -> bool:
         return self.registry.get(method) is not None
@@ -106,6 +122,8 @@ class Dispatcher:
         implementation = self.registry.get(method)
         if implementation is None:
             return _failure(method, ERROR_METHOD_NOT_FOUND)
+        if self.scopes is not None and not scope_allows(self.scopes, method):
+            return _failure(method, INSUFFICIENT_SCOPE)
         if session is not None and session.blocked(method):
             return _failure(method, OPERATION_TIME_LIMIT)
         events: list[OutgoingEvent] = []
@@ -114,7 +132,8 @@ class Dispatcher:
             start = clock_at()
             began = time.perf_counter()
             try:
-                result = implementation(params, context)
+                with metered() as listing:
+                    result = implementation(params, context)
                 outcome = CallOutcome(method, result=result)
                 if not isinstance(result, MethodResult):
                     raise TypeError(f"{method} returned {type(result).__name__}, not MethodResult")
@@ -127,12 +146,15 @@ class Dispatcher:
                 traceback.print_exc(file=sys.stderr)
                 outcome = _failure(method, INTERNAL_SERVER_ERROR)
             elapsed = time.perf_counter() - began
+        costs = self.costs
+        if costs is not None:  # a failed call costs too: the fixed part, plus pages it read before failing
+            outcome.modelled = costs.b24_call(listing)
         outcome.executed = True
         outcome.start = start
-        outcome.processing = elapsed
-        outcome.finish = start + elapsed
-        if session is not None:
-            session.add(method, elapsed, start)
+        outcome.processing = elapsed + outcome.modelled
+        outcome.finish = start + outcome.processing
+        if session is not None:  # modelled time counts toward OPERATION_TIME_LIMIT like real time
+            session.add(method, outcome.processing, start)
         if outcome.error is None and events:
             self.deliver(events)
         return outcome

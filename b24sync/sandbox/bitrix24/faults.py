@@ -5,6 +5,11 @@ write was already committed, or redirect to a renamed domain. A sync client has 
 these without losing or duplicating data, so tests queue them here: ``faults.add(method, kind)``
 makes the next matching request misbehave, ``faults.probabilities`` sprinkles them over a soak run
 with a seeded RNG so a failing run can be replayed.
+
+Besides the portal's own answers there are the network's toxics: ``reset`` (the connection is
+closed before the call runs), ``timeout`` (the call runs, then no answer comes for
+:attr:`Faults.timeout_seconds` and the connection is closed) and latency (``slow_after_commit``,
+whose random occurrences wait a seeded draw from :attr:`Faults.slow_range` when it is set).
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from dataclasses import dataclass
 
 __all__ = ["AFTER_EXECUTION", "BEFORE_EXECUTION", "FAULT_KINDS", "Fault", "Faults"]
 
-BEFORE_EXECUTION = frozenset({"html502", "html504", "internal500", "overload503", "redirect302"})
+BEFORE_EXECUTION = frozenset({"html502", "html504", "internal500", "overload503", "redirect302", "reset"})
 """Faults raised in front of the portal: the call is never executed."""
 
-AFTER_EXECUTION = frozenset({"drop_after_commit", "slow_after_commit", "truncated"})
+AFTER_EXECUTION = frozenset({"drop_after_commit", "slow_after_commit", "timeout", "truncated"})
 """Faults applied to the answer: the call *was* executed (and its writes committed)."""
 
 FAULT_KINDS = BEFORE_EXECUTION | AFTER_EXECUTION
@@ -27,7 +32,7 @@ FAULT_KINDS = BEFORE_EXECUTION | AFTER_EXECUTION
 
 @dataclass
 class Fault:
-    """One fault to apply: ``kind`` and, for ``slow_after_commit``, the delay in seconds."""
+    """One fault to apply: ``kind`` and, for ``slow_after_commit`` and ``timeout``, the delay in seconds."""
 
     kind: str
     delay: float = 0.0
@@ -44,8 +49,10 @@ class _Queued:
 class Faults:
     """Queue of faults for upcoming requests, matched by REST method name (``None`` = any)."""
 
-    def __init__(self, seed: int = 0, slow_seconds: float = 5.0) -> None:
+    def __init__(self, seed: int = 0, slow_seconds: float = 5.0, timeout_seconds: float = 65.0) -> None:
         self.slow_seconds = slow_seconds
+        self.slow_range: tuple[float, float] | None = None  # (low, high) seconds of a random slow fault
+        self.timeout_seconds = timeout_seconds  # how long a ``timeout`` holds the connection before closing it
         self.probabilities: dict[str, float] = {}
         self.rng = random.Random(seed)
         self.fired: list[tuple[str, str]] = []  # (method, kind) of every fault applied
@@ -56,7 +63,7 @@ class Faults:
         """Make the next ``count`` requests for ``method`` fail with ``kind``.
 
         ``method`` matches the URL's method or any command of a ``batch`` (case-insensitive).
-        ``delay`` overrides :attr:`slow_seconds` for ``slow_after_commit``.
+        ``delay`` overrides :attr:`slow_seconds` for ``slow_after_commit`` (:attr:`timeout_seconds` for ``timeout``).
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {sorted(FAULT_KINDS)}")
@@ -85,7 +92,7 @@ class Faults:
                     queued.count -= 1
                     if queued.count == 0:
                         self._queue.remove(queued)
-                    fault = Fault(queued.kind, self.slow_seconds if queued.delay is None else queued.delay)
+                    fault = Fault(queued.kind, self._delay(queued.kind) if queued.delay is None else queued.delay)
                     break
             else:
                 fault = None
@@ -93,8 +100,15 @@ class Faults:
                     if kind not in FAULT_KINDS:
                         raise ValueError(f"unknown fault kind {kind!r}")
                     if self.rng.random() < probability:
-                        fault = Fault(kind, self.slow_seconds)
+                        fault = Fault(kind, self._delay(kind, drawn=True))
                         break
             if fault is not None:
                 self.fired.append((names[0] if names else "", fault.kind))
             return fault
+
+    def _delay(self, kind: str, *, drawn: bool = False) -> float:
+        if kind == "timeout":
+            return self.timeout_seconds
+        if drawn and self.slow_range is not None:
+            return self.rng.uniform(*self.slow_range)
+        return self.slow_seconds

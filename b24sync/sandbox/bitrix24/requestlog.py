@@ -7,7 +7,7 @@ Hence the :attr:`RequestLog.writes` view, which classifies REST methods as reads
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..server import ThreadSafeLog
 
@@ -47,7 +47,8 @@ class RequestRecord:
     were dispatched (a batch's sub-methods, ``[api_method]`` otherwise); ``executed`` is false when
     the request was refused before any method ran (rate limit, auth, unknown method, proxy fault).
     ``status`` is the HTTP status sent, or ``0`` when the connection was dropped without an answer;
-    ``fault`` names the injected fault, if any.
+    ``fault`` names the injected fault, if any; ``refused`` lists the methods the operating-time
+    limit refused (429) before running them, so "calls to a blocked method" can be counted.
     """
 
     ts: float
@@ -59,6 +60,7 @@ class RequestRecord:
     remote_addr: str
     executed: bool = True
     fault: str | None = None
+    refused: list[str] = field(default_factory=list)
 
 
 class RequestLog(ThreadSafeLog[RequestRecord]):

@@ -18,6 +18,7 @@ from secrets import token_hex
 from typing import Any
 from urllib.parse import unquote
 
+from ..latency import CostModel
 from ..server import LoopbackService, Request, Response
 from .api import MOSCOW, MethodRegistry
 from .batch import command_methods, run_batch
@@ -64,7 +65,9 @@ class Bitrix24Emulator(LoopbackService):
     ``oauth_token`` enables ``/rest/{method}`` calls with ``auth=<token>``; ``scopes`` is passed to
     methods in their :class:`CallContext`. Outgoing events go to ``events_url`` with
     ``event_handler_id`` and ``events_timeout`` per attempt; ``fault_seed`` seeds
-    :attr:`faults`' random faults.
+    :attr:`faults`' random faults. ``costs`` (see :mod:`b24sync.sandbox.latency`; ``None``, the
+    default, = off) models the portal's server time: answers come that much later (scaled), the
+    ``time`` object reports it and the operating-time limit is charged with it.
     """
 
     def __init__(
@@ -87,6 +90,7 @@ class Bitrix24Emulator(LoopbackService):
         event_handler_id: int = 1,
         events_timeout: float = 2.0,
         fault_seed: int = 0,
+        costs: CostModel | None = None,
     ) -> None:
         self.registry = registry
         self.limits = Limits() if limits is _DEFAULT_LIMITS else limits
@@ -118,6 +122,7 @@ class Bitrix24Emulator(LoopbackService):
             user_id=user_id,
             scopes=scopes,
             deliver=self._deliver_events,
+            costs=costs,
         )
         self._sender: EventSender | None = None
 
@@ -139,6 +144,15 @@ class Bitrix24Emulator(LoopbackService):
     def oauth_url(self) -> str:
         """The OAuth-style endpoint prefix, ``http://127.0.0.1:PORT/rest/``; pass ``auth`` per call."""
         return f"{self.base_url}/rest/"
+
+    @property
+    def costs(self) -> CostModel | None:
+        """The cost model of realistic latency (``None`` = off); may be swapped between requests."""
+        return self._dispatcher.costs
+
+    @costs.setter
+    def costs(self, model: CostModel | None) -> None:
+        self._dispatcher.costs = model
 
     def reset_limits(self) -> None:
         """Forget all leaky-bucket and operating-time history (the configured limits stay)."""
@@ -213,6 +227,8 @@ class Bitrix24Emulator(LoopbackService):
         return self._answer(route, status, error_body(code, description))
 
     def _fault_response(self, fault: Fault, route: Route, request: Request) -> Response:
+        if fault.kind == "reset":  # the connection closes before the portal sees the call
+            return Response(0, drop=True)
         if fault.kind in _HTML_PAGES:
             status, title = _HTML_PAGES[fault.kind]
             return Response(status, _html(title), [("Content-Type", "text/html")])
@@ -295,6 +311,10 @@ class Bitrix24Emulator(LoopbackService):
                 record.status = 0
             elif fault.kind == "slow_after_commit":
                 response.delay = fault.delay
+            elif fault.kind == "timeout":  # no answer until the client gives up, then the connection closes
+                response.delay = fault.delay
+                response.drop = True
+                record.status = 0
             elif fault.kind == "truncated":
                 response.truncate = True
         return response
@@ -318,36 +338,55 @@ class Bitrix24Emulator(LoopbackService):
         if auth_error is not None:
             return self._error(route, auth_error)
         session = OperatingSession(self._operating, identity) if self._operating else None
+        costs = self.costs
+        overhead = costs.b24_request() if costs is not None else 0.0
+        spent: list[float] = []  # modelled seconds of this request's calls: portal time moves on by them
 
         def clock_at() -> float:
-            return arrival + (time.perf_counter() - perf0)
+            return arrival + (time.perf_counter() - perf0) + sum(spent)
 
         def sub_call(method: str, sub_params: dict[str, Any]) -> CallOutcome:
-            return self._dispatcher.call(method, sub_params, session=session, clock_at=clock_at)
+            outcome = self._dispatcher.call(method, sub_params, session=session, clock_at=clock_at)
+            spent.append(outcome.modelled)
+            return outcome
+
+        def paced(response: Response) -> Response:
+            # the modelled server time is waited out in the server thread before the answer is sent
+            if costs is not None:
+                response.delay += costs.wall(overhead + sum(spent))
+            return response
+
+        def sub_time(outcome: CallOutcome) -> dict[str, Any]:
+            # Each command is a CRestServerBatchItem whose processCall appends its own debug info,
+            # operating-time keys included, for the command's method.
+            if session is None:
+                return time_object(outcome.start, outcome.finish, outcome.processing, self.tz)
+            return time_object(outcome.start, outcome.finish, outcome.processing, self.tz,
+                               operating=session.operating(outcome.method),
+                               operating_reset_at=session.reset_at(outcome.method, outcome.start))
 
         try:
             if is_batch:
-                run = run_batch(
-                    params,
-                    sub_call,
-                    lambda o: time_object(o.start, o.finish, o.processing, self.tz),
-                )
+                run = run_batch(params, sub_call, sub_time)
                 record.commands, record.executed = run.dispatched, True
+                record.refused = run.refused
                 payload: dict[str, Any] = {"result": run.payload()}
-                processing = time.perf_counter() - perf0
+                processing = time.perf_counter() - perf0 + sum(spent)
                 status = 200
             else:
                 outcome = sub_call(route.method, params)
                 record.executed = outcome.executed
+                if outcome.status == 429:
+                    record.refused = [route.method]
                 if outcome.error is not None or outcome.result is None:
-                    return self._answer(route, outcome.status, outcome.error or {})
+                    return paced(self._answer(route, outcome.status, outcome.error or {}))
                 payload = {"result": outcome.result.result}
                 if outcome.result.total is not None:
                     payload["total"] = int(outcome.result.total)
                 if outcome.result.next is not None:
                     payload["next"] = int(outcome.result.next)
                 processing, status = outcome.processing, 200
-            finish = clock_at()
+            finish = clock_at() + overhead
             operating = reset_at = None
             if session is not None:
                 operating = session.operating(route.method)
@@ -355,7 +394,7 @@ class Bitrix24Emulator(LoopbackService):
             payload["time"] = time_object(
                 arrival, finish, processing, self.tz, operating=operating, operating_reset_at=reset_at
             )
-            return self._answer(route, status, payload, (perf0, cpu0))
+            return paced(self._answer(route, status, payload, (perf0, cpu0)))
         finally:
             if session is not None:
                 session.commit()

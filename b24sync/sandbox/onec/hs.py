@@ -89,13 +89,16 @@ def _version(store: OneCStore, name: str, synonym: str, version: str) -> dict[st
         "contract_version": CONTRACT_VERSION,
         "configuration": {"name": name, "synonym": synonym, "version": version},
         "platform_version": "8.3.27.1508",
-        "time_zone": _zone(store),
+        "time_zone": base_zone(store),
         "server_time": store.now(),
         "features": [r[4] for r in ROUTES if r[4] != "leads" or "Document_CRM_Интерес" in store.schema.sets],
     }
 
 
-def _zone(store: OneCStore) -> str:
+def base_zone(store: OneCStore) -> str:
+    """The base's time zone as an IANA name (what ``[onec] timezone`` must say for this base)."""
+    if getattr(store.tz, "key", None):  # a named zone (ZoneInfo), with its summer time
+        return str(store.tz.key)  # type: ignore[attr-defined]
     offset = store.tz.utcoffset(None)
     hours = int(offset.total_seconds() // 3600) if offset is not None else 0
     return "Europe/Moscow" if hours == 3 else f"Etc/GMT{-hours:+d}"

@@ -15,6 +15,7 @@ from email.message import Message
 from typing import Any
 from urllib.parse import quote
 
+from ..latency import CostModel
 from . import render_atom, render_json
 from .edmx import METADATA_TYPE, build_edmx
 from .errors import ODataError, method_forbidden, not_found, property_not_found, unknown_set, unsupported
@@ -75,10 +76,13 @@ class ODataApp:
     ``rls``: set name -> predicate marking records hidden by record-level security.
     ``inlinecount_ignores_paging``: the doc's rule that ``$inlinecount`` disables ``$top``/``$skip``.
     ``skip_latency``: seconds of artificial delay per skipped row (deep ``$skip`` is O(offset)).
+    ``costs``: the realistic-latency model (:mod:`b24sync.sandbox.latency`; ``None`` = off), whose
+    per-row, per-skipped-row and per-counted-row time is added to the reply's ``delay``.
     """
 
     def __init__(self, store: OneCStore, published: set[str], *, if_match: str = "ignore",
-                 inlinecount_ignores_paging: bool = True, skip_latency: float = 0.0) -> None:
+                 inlinecount_ignores_paging: bool = True, skip_latency: float = 0.0,
+                 costs: CostModel | None = None) -> None:
         if if_match not in ("ignore", "enforce"):
             raise ValueError("if_match must be 'ignore' or 'enforce'")
         self.store = store
@@ -86,6 +90,7 @@ class ODataApp:
         self.if_match = if_match
         self.inlinecount_ignores_paging = inlinecount_ignores_paging
         self.skip_latency = skip_latency
+        self.costs = costs
         self.rls: dict[str, Callable[[dict[str, Any]], bool]] = {}
         self.ref_index = RefIndex()
 
@@ -144,7 +149,8 @@ class ODataApp:
             if not read:
                 raise method_forbidden()
             records = self._select_records(meta, options, count_only=True)
-            return Reply(200, _BOM + str(len(records)).encode(), _hdr("text/plain;charset=utf-8"))
+            return Reply(200, _BOM + str(len(records)).encode(), _hdr("text/plain;charset=utf-8"),
+                         delay=self._read_delay(rows=0, counted=len(records)))
         if resource.kind == "collection":
             if read:
                 return self._read_collection(meta, options, neg, root)
@@ -205,26 +211,36 @@ class ODataApp:
             page = self._keyset_page(meta, options)
             if page is not None:
                 items = [project(meta, r, spec, expand, self.store, self.published) for r in page]
+                delay = self._read_delay(rows=len(items))
                 if neg.json:
                     return Reply(200, render_json.collection(items, meta.name, root, neg.level, None),
-                                 _hdr(render_json.JSON_TYPE))
+                                 _hdr(render_json.JSON_TYPE), delay=delay)
                 return Reply(200, render_atom.feed(items, meta.name, root, self.store.now(), None),
-                             _hdr(render_atom.ATOM_FEED))
+                             _hdr(render_atom.ATOM_FEED), delay=delay)
             records = order_records(self._select_records(meta, options), options.orderby, meta, self.store)
             count = len(records) if options.inlinecount else None
-            delay = 0.0
+            delay, skipped = 0.0, 0
             if not (options.inlinecount and self.inlinecount_ignores_paging):
                 skip = options.skip or 0
                 delay = skip * self.skip_latency
+                skipped = min(skip, len(records))  # read and thrown away: 1C has no OFFSET
                 records = records[skip:]
                 if options.top is not None:
                     records = records[: options.top]
             items = [project(meta, r, spec, expand, self.store, self.published) for r in records]
+        delay += self._read_delay(rows=len(items), skipped=skipped, counted=count or 0)
         if neg.json:
             body = render_json.collection(items, meta.name, root, neg.level, count)
             return Reply(200, body, _hdr(render_json.JSON_TYPE), delay=delay)
         body = render_atom.feed(items, meta.name, root, self.store.now(), count)
         return Reply(200, body, _hdr(render_atom.ATOM_FEED), delay=delay)
+
+    def _read_delay(self, *, rows: int, skipped: int = 0, counted: int = 0) -> float:
+        """Real seconds to hold a read's answer under the cost model (0 when it is off)."""
+        costs = self.costs
+        if costs is None:
+            return 0.0
+        return costs.wall(costs.onec_read(rows=rows, skipped=skipped, counted=counted))
 
     def _find(self, meta: EntitySet | TabularSet, key: dict[str, str]) -> dict[str, Any]:
         if isinstance(meta, TabularSet):

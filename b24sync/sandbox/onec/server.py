@@ -1,9 +1,9 @@
 """``OneCEmulator``: a 1C publication on loopback — ``/<base>/odata/standard.odata/`` and ``/<base>/hs/…``.
 
 Gates in the order a real publication applies them: path outside the publication (web-server 404
-page) -> injected web-server faults (HTML 500, 503 while 1C restarts) -> HTTP Basic (401, decoded
-as UTF-8) -> the OData handler or the HTTP-service app -> after-commit faults (dropped connection,
-slow answer, cut body). Every request lands in :attr:`request_log`.
+page) -> injected web-server faults (HTML 500, 503 while 1C restarts, a reset connection) -> HTTP
+Basic (401, decoded as UTF-8) -> the OData handler or the HTTP-service app -> after-commit faults
+(dropped connection, slow answer, no answer until a timeout, cut body). Every request lands in :attr:`request_log`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from email.utils import formatdate
 from urllib.parse import quote
 
+from ..latency import CostModel
 from ..server import LoopbackService, Request, Response
 from .auth import check_basic
 from .faults import BEFORE_EXECUTION, Faults
@@ -44,7 +46,9 @@ class OneCEmulator(LoopbackService):
     ``users``: login -> password (default ``{"Администратор": <random>}``). ``published``: the OData
     composition (default: every set of the model, tabular-part sets included). ``hs_app`` answers
     requests under ``hs_url`` after Basic auth (``None``: 404). ``auth_html_200``: the misconfigured
-    publication that answers failed auth with an HTML page and HTTP 200.
+    publication that answers failed auth with an HTML page and HTTP 200. ``costs``: realistic
+    latency (:mod:`b24sync.sandbox.latency`; ``None`` = off): a per-request overhead after auth,
+    plus per-row, ``$skip`` and count time on reads, waited out before answering.
     """
 
     def __init__(
@@ -62,6 +66,7 @@ class OneCEmulator(LoopbackService):
         inlinecount_ignores_paging: bool = True,
         skip_latency: float = 0.0,
         auth_html_200: bool = False,
+        costs: CostModel | None = None,
     ) -> None:
         self.store = store or OneCStore(clock=clock)
         self.base = base.strip("/")
@@ -73,7 +78,8 @@ class OneCEmulator(LoopbackService):
         self.clock = clock
         self.auth_html_200 = auth_html_200
         self.app = ODataApp(self.store, self.published, if_match=if_match,
-                            inlinecount_ignores_paging=inlinecount_ignores_paging, skip_latency=skip_latency)
+                            inlinecount_ignores_paging=inlinecount_ignores_paging, skip_latency=skip_latency,
+                            costs=costs)
         self.request_log = RequestLog()
         self.faults = Faults()
 
@@ -114,6 +120,15 @@ class OneCEmulator(LoopbackService):
         """Set name -> predicate of records hidden by record-level security (401/code 20 unless allowedOnly)."""
         return self.app.rls
 
+    @property
+    def costs(self) -> CostModel | None:
+        """The cost model of realistic latency (``None`` = off); may be swapped between requests."""
+        return self.app.costs
+
+    @costs.setter
+    def costs(self, model: CostModel | None) -> None:
+        self.app.costs = model
+
     # request handling ------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
@@ -123,6 +138,8 @@ class OneCEmulator(LoopbackService):
         try:
             response = self._process(request, record)
             record.status = 0 if response.drop else response.status
+            # the web server in front of 1C runs on the 1C server's clock: its Date header shows a skew
+            response.headers.append(("Date", formatdate(self.store.clock(), usegmt=True)))
             return response
         finally:
             self.request_log.append(record)
@@ -148,6 +165,8 @@ class OneCEmulator(LoopbackService):
         record.entity_set = set_name
         fault = self.faults.take(request.method, set_name)
         record.fault = fault.kind if fault else None
+        if fault is not None and fault.kind == "reset":
+            return Response(0, drop=True)
         if fault is not None and fault.kind in BEFORE_EXECUTION:
             return _html(500 if fault.kind == "html500" else 503)
         user = check_basic(request.headers, self.users)
@@ -168,11 +187,17 @@ class OneCEmulator(LoopbackService):
                                     request.headers, request.body, root)
             record.error_code = reply.error_code
             response = _to_response(reply)
+        costs = self.costs
+        if costs is not None:
+            response.delay += costs.wall(costs.onec_request())
         if fault is not None:
             if fault.kind == "drop_after_commit":
                 response.drop = True
             elif fault.kind == "slow":
                 response.delay += fault.delay
+            elif fault.kind == "timeout":
+                response.delay += fault.delay
+                response.drop = True
             elif fault.kind == "truncated":
                 response.truncate = True
         return response

@@ -17,7 +17,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from .errors import CODE_STATUS, ODataError, bad_value, not_found, unknown_set
@@ -47,11 +47,12 @@ class OneCStore:
         rules: BusinessRules | None = None,
         clock: Callable[[], float] = time.time,
         ib_prefix: str = "00",
+        tz: tzinfo | None = None,
     ) -> None:
         self.schema = schema or ut115_schema()
         self.lock = threading.RLock()
         self.rules: BusinessRules = rules if rules is not None else UTRules()
-        self.tz = timezone(timedelta(hours=tz_offset_hours))
+        self.tz: tzinfo = tz or timezone(timedelta(hours=tz_offset_hours))  # ``tz`` may have summer time
         self.clock = clock
         self.ib_prefix = ib_prefix
         self.diagnostics: list[dict[str, Any]] = []

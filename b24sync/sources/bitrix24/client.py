@@ -170,7 +170,8 @@ class Bitrix24Client:
         outer = body.get("result") or {}
         for key, result_time in _section(outer.get("result_time")).items():
             if isinstance(result_time, dict) and key in cmd:
-                self.gate.note(cmd[key].partition("?")[0], result_time.get("operating_reset_at"))
+                self.gate.note(cmd[key].partition("?")[0], result_time.get("operating_reset_at"),
+                               result_time.get("finish"))
         method_of = {key: value.partition("?")[0] for key, value in cmd.items()}
         errors = {
             key: make_error(err.get("error"), err.get("error_description"), status=400,
@@ -208,7 +209,8 @@ class Bitrix24Client:
                 continue
             error = body.get("error")
             if error is None or (error == "" and "error_description" not in body):
-                self.gate.note(method, (body.get("time") or {}).get("operating_reset_at"))
+                timing = body.get("time") or {}
+                self.gate.note(method, timing.get("operating_reset_at"), timing.get("finish"))
                 return body
             exc = make_error(error, body.get("error_description"), status=status, method=method)
             if isinstance(exc, QueryLimitExceeded):

@@ -9,14 +9,15 @@ could not resolve) is discarded.
 
 Entities without an ID (addresses) are read by offset in a stable order instead. Incremental
 reads filter ``>=DATE_MODIFY`` from the watermark minus an overlap and de-duplicate by ID, so a
-change made during the previous run is never missed.
+change made during the previous run is never missed. The watermark itself is the portal's own
+clock when a read began (:func:`portal_now`), never this machine's clock, which may be skewed.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -152,6 +153,19 @@ def export_frame(client: Bitrix24Client, entity_name: str | EntitySpec, **kwargs
     return pd.DataFrame.from_records(export_all(client, entity_name, **kwargs))
 
 
+def portal_now(client: Bitrix24Client) -> datetime:
+    """The portal's clock now (``server.time``), aware, with the portal's offset of the moment.
+
+    Taken *before* a read, it is the next watermark: every change the read may have missed (made
+    while it ran, to records already read) is stamped at or after it by the same clock.
+    """
+    value = client.call("server.time")
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError(f"server.time without a time-zone offset: {value!r}")
+    return moment
+
+
 def modified_since(
     client: Bitrix24Client,
     entity_name: str | EntitySpec,
@@ -171,7 +185,9 @@ def modified_since(
     spec = entity(entity_name)
     if watermark.tzinfo is None:
         raise ValueError("watermark must be an aware datetime")
-    since = (watermark - overlap).replace(microsecond=0)
+    # subtract in UTC: wall-clock arithmetic in a zone with summer time (a ZoneInfo watermark) would
+    # land an hour off across the switch; the filter keeps the watermark's offset of that moment
+    since = (watermark.astimezone(UTC) - overlap).astimezone(watermark.tzinfo).replace(microsecond=0)
     flt = {**(filters or {}), f">={spec.modified_field}": since.isoformat()}
     seen: dict[int, dict[str, Any]] = {}
     for page in export(client, spec, select=select, filters=flt, progress=progress):

@@ -13,11 +13,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from b24sync import messages as m
+from b24sync.errors import B24SyncError
 from b24sync.i18n import t
 from b24sync.sources.bitrix24.entities import MULTIFIELDS, EntitySpec
 
 
-class FieldValueError(ValueError):
+class FieldValueError(B24SyncError, ValueError):
     """A field value the portal sent could not be read as its type."""
 
 

@@ -13,7 +13,8 @@ import base64
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import tzinfo
+from datetime import datetime, tzinfo
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from b24sync import messages as m
@@ -197,6 +198,17 @@ class OneCClient:
         text = self._request("GET", f"{entity_set}/$count", params=params, operation=f"COUNT {entity_set}",
                              json_format=False, expect_json=False)
         return int(text.lstrip("\ufeff").strip())
+
+    def server_date(self, entity_set: str) -> datetime | None:
+        """The clock of the web server in front of 1C: the HTTP ``Date`` header (UTC, whole seconds) of
+        one small read of ``entity_set``; ``None`` when the answer carries none. Not retried."""
+        response = self.transport.request("GET", self._url(entity_set, {"$top": 1, "$select": "Ref_Key"}),
+                                          headers={"Authorization": self._auth, "Accept": "application/json"})
+        self._parse(response, f"GET {entity_set}", None, True)
+        try:
+            return parsedate_to_datetime(response.headers["Date"])
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def iterate(self, entity_set: str, *, filter: str | None = None, select: Sequence[str] | None = None,
                 page_size: int | None = None, progress: Progress | None = None) -> Iterator[list[dict[str, Any]]]:

@@ -1,19 +1,20 @@
 """1C values to Python and back, driven by the EDM types of ``$metadata``.
 
 Reads: Int64 strings become ``int``, Double ``Decimal`` (money must not travel as float), the
-naive server-local datetime an aware one in the base's zone, and the sentinels (zero GUID,
-``0001-01-01T00:00:00``) ``None``. Writes do the reverse, so a cleared reference is sent as the
-zero GUID and an aware datetime as the base's wall clock.
+naive server-local datetime an aware one in the base's zone (as that moment's fixed offset), and
+the sentinels (zero GUID, ``0001-01-01T00:00:00``) ``None``. Writes do the reverse, so a cleared
+reference is sent as the zero GUID and an aware datetime as the base's wall clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from b24sync import messages as m
+from b24sync.errors import B24SyncError
 from b24sync.i18n import t
 from b24sync.sources.onec.literals import EMPTY_DATE, EMPTY_GUID, naive_local
 from b24sync.sources.onec.metadata import EntityTypeInfo
@@ -22,7 +23,7 @@ INTS = frozenset({"Edm.Int16", "Edm.Int32", "Edm.Int64", "Edm.Byte", "Edm.SByte"
 NUMBERS = frozenset({"Edm.Double", "Edm.Decimal", "Edm.Single"})
 
 
-class OneCValueError(ValueError):
+class OneCValueError(B24SyncError, ValueError):
     """A value the base sent could not be read as its declared type."""
 
 
@@ -38,7 +39,13 @@ def _reader(edm: str, tz: tzinfo | None) -> Callable[[Any], Any] | None:
             if v in (None, "", EMPTY_DATE):
                 return None
             parsed = datetime.fromisoformat(str(v))
-            return parsed.replace(tzinfo=tz) if tz is not None and parsed.tzinfo is None else parsed
+            if tz is None or parsed.tzinfo is not None:
+                return parsed
+            # the zone's offset of that wall clock (the first one, in an hour the zone repeats) as a
+            # fixed offset: in a named zone's repeated hour a datetime compares unequal to any datetime
+            # of another zone, even the same instant (PEP 495); with a fixed offset it does not
+            local = parsed.replace(tzinfo=tz)
+            return local.astimezone(timezone(local.utcoffset() or timedelta(0)))
         return read_dt
     return None
 

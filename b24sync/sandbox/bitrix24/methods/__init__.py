@@ -18,6 +18,7 @@ from . import (
     products,
     requisites,
     statuses,
+    system,
     userfields,
     users,
 )
@@ -26,5 +27,5 @@ from .store import Store
 
 def register_all(registry: MethodRegistry, store: Store) -> None:
     for module in (crm_entities, userfields, items, requisites, addresses, statuses, users, products,
-                   productrows, duplicates, links, invoices_legacy):
+                   productrows, duplicates, links, invoices_legacy, system):
         module.register(registry, store)

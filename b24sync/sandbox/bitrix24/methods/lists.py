@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...latency import note_list
 from ..api import RestError
 from .store import Record, Table
 from .values import as_list, internal, to_int
@@ -215,6 +216,7 @@ def select_page(table: Table, tree: Group, order: list[tuple[Column, bool]], sta
     """Pick the IDs of one page; the ``>ID``/ID-ordered path never scans the whole table."""
     begin = to_int(start)
     unbounded = begin == -1
+    note_list(len(table), counted=not unbounded)  # the portal's COUNT scans the table (cost model)
     begin = 0 if begin is None or begin < 0 else begin
     offset = begin if orm else (begin // PAGE) * PAGE
     ids, lo, hi, rest = _narrow(table, tree)

@@ -1,4 +1,5 @@
-"""``user.get``, ``user.search``, ``user.current``, ``profile`` over the portal's five employees.
+"""``user.get``, ``user.search``, ``user.current``, ``profile`` over the portal's five employees,
+and ``server.time`` (the portal's clock, ``YYYY-MM-DDThh:mm:ss±hh:mm`` in its zone).
 
 Users differ from CRM records in their rendering: ``ACTIVE`` is a real JSON boolean and
 ``UF_DEPARTMENT`` an array of ints, while IDs stay strings. Paging is the old ``CDBResult`` kind,
@@ -7,6 +8,8 @@ Users differ from CRM records in their rendering: ``ACTIVE`` is a real JSON bool
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 from ..api import CallContext, MethodRegistry, MethodResult
@@ -29,6 +32,12 @@ def install(store: Store, now: int) -> None:
         table.insert(record, position)
 
 
+def _offset_seconds(store: Store) -> int:
+    """The portal zone's UTC offset now: a zone with summer time has two in a year."""
+    now = store.clock() if store.clock else time.time()
+    return int(datetime.fromtimestamp(now, store.tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+
 def render(store: Store, user: Record) -> dict[str, Any]:
     out: dict[str, Any] = {"ID": str(user["ID"]), "XML_ID": user.get("XML_ID"), "ACTIVE": user["ACTIVE"] == "Y"}
     for key in _STR:
@@ -36,7 +45,7 @@ def render(store: Store, user: Record) -> dict[str, Any]:
             out[key] = user.get(key, "")
     out["LAST_LOGIN"] = iso(user.get("LAST_LOGIN"), store.tz)
     out["DATE_REGISTER"] = iso(user.get("DATE_REGISTER"), store.tz)
-    out["TIME_ZONE_OFFSET"] = str(int(store.tz.utcoffset(None).total_seconds()))  # type: ignore[union-attr]
+    out["TIME_ZONE_OFFSET"] = str(_offset_seconds(store))
     out["UF_DEPARTMENT"] = list(user.get("UF_DEPARTMENT", []))
     return out
 
@@ -95,10 +104,14 @@ def register(registry: MethodRegistry, store: Store) -> None:
     def user_current(params: dict[str, Any], ctx: CallContext) -> MethodResult:
         return MethodResult(render(store, table.rows[ctx.user_id]))
 
+    @registry.register("server.time")
+    def server_time(params: dict[str, Any], ctx: CallContext) -> MethodResult:
+        return MethodResult(ctx.now().isoformat())
+
     @registry.register("profile")
     def profile(params: dict[str, Any], ctx: CallContext) -> MethodResult:
         user = table.rows[ctx.user_id]
         return MethodResult({"ID": str(user["ID"]), "ADMIN": ctx.user_id == 1, "NAME": user.get("NAME"),
                              "LAST_NAME": user.get("LAST_NAME"), "PERSONAL_GENDER": user.get("PERSONAL_GENDER", ""),
                              "PERSONAL_PHOTO": "", "TIME_ZONE": "",
-                             "TIME_ZONE_OFFSET": int(store.tz.utcoffset(None).total_seconds())})  # type: ignore[union-attr]
+                             "TIME_ZONE_OFFSET": _offset_seconds(store)})
