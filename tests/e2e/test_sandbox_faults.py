@@ -57,3 +57,27 @@ def test_the_same_seed_fails_the_same_requests():
     assert pattern(B24Faults()) == pattern(B24Faults())
     assert pattern(OneCFaults()) == pattern(OneCFaults())
     assert 30 < sum(pattern(OneCFaults())) < 90
+
+
+def test_query_limit_bursts_and_a_429_on_one_method():
+    """``query_limit503`` answers the bucket's own refusal (not executed); ``operating429``, aimed at one
+    method with ``faults.add(method, …)``, blocks that method while the others answer."""
+    from b24sync.sandbox.run import start_sandbox
+
+    with start_sandbox(size=20, seed=0, limits=False) as sandbox:
+        url = sandbox.bitrix24.webhook_url
+        sandbox.bitrix24.faults.add(None, "query_limit503", count=2)
+        burst = [requests.post(url + "crm.company.list.json", json={}, timeout=10) for _ in range(3)]
+        assert [r.status_code for r in burst] == [503, 503, 200]
+        assert burst[0].json()["error"] == "QUERY_LIMIT_EXCEEDED"
+        sandbox.bitrix24.faults.add("crm.contact.list", "operating429", count=1)
+        blocked = requests.post(url + "crm.contact.list.json", json={}, timeout=10)
+        other = requests.post(url + "crm.company.list.json", json={}, timeout=10)
+        assert blocked.status_code == 429 and blocked.json()["error"] == "OPERATION_TIME_LIMIT"
+        assert other.status_code == 200
+    proc, info = _start("--b24-fault", "query_limit503=1", "--b24-fault", "operating429=0")  # known on the CLI
+    try:
+        assert requests.post(info["BITRIX24_WEBHOOK"] + "crm.company.list.json", json={}, timeout=10).status_code == 503
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 __all__ = ["AFTER_EXECUTION", "BEFORE_EXECUTION", "FAULT_KINDS", "Fault", "Faults"]
 
-BEFORE_EXECUTION = frozenset({"html502", "html504", "internal500", "overload503", "redirect302", "reset"})
+BEFORE_EXECUTION = frozenset({"html502", "html504", "internal500", "overload503", "query_limit503", "operating429",
+                              "redirect302", "reset"})
 """Faults raised in front of the portal: the call is never executed."""
 
 AFTER_EXECUTION = frozenset({"drop_after_commit", "slow_after_commit", "timeout", "truncated"})

@@ -42,6 +42,7 @@ INVALID_TOKEN = ("invalid_token", "Unable to get application by token", 401)
 EXPIRED_TOKEN = ("expired_token", "The access token provided has expired.", 401)
 OVERLOAD_LIMIT = ("OVERLOAD_LIMIT", "REST API is blocked due to overload.", 503)
 INTERNAL_ERROR = ("INTERNAL_SERVER_ERROR", "Internal server error", 500)
+OPERATION_TIME_LIMIT = ("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", 429)
 
 _HTML_PAGES = {
     "html502": (502, "502 Bad Gateway"),
@@ -236,6 +237,10 @@ class Bitrix24Emulator(LoopbackService):
             return self._error(route, INTERNAL_ERROR)
         if fault.kind == "overload503":
             return self._error(route, OVERLOAD_LIMIT)
+        if fault.kind == "query_limit503":  # a burst of the bucket's own refusal: not executed, safe to re-send
+            return self._error(route, QUERY_LIMIT_EXCEEDED)
+        if fault.kind == "operating429":  # the method's operating time is used up (aim it with add(method, …))
+            return self._error(route, OPERATION_TIME_LIMIT)
         # redirect302: the portal "moved" to another host name for the same server
         host = request.host_header or f"{self.host}:{self.port}"
         name, _, port = host.partition(":")
