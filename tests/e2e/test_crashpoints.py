@@ -22,8 +22,8 @@ from tests.e2e.test_concurrency import WIDE, _world, assert_converged, clean_cou
 
 __all__ = ["clean_counts"]  # the module-scoped fixture, shared with test_concurrency
 
-ONCE_A_RUN = {"batch.mid_results", "reconcile.after_watermark"}  # this world sends one Bitrix24 write batch
-CASES = [(point, nth) for point in POINTS for nth in ((1,) if point in ONCE_A_RUN else (1, 3))]
+# every point at its first pass; the journal's and the write's also deeper into the apply (the 3rd op)
+CASES = [(point, 1) for point in POINTS] + [("journal.after_sending_commit", 3), ("write.answered", 3)]
 
 
 @pytest.mark.parametrize(("point", "nth"), CASES)
