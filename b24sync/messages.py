@@ -657,6 +657,7 @@ STATUS_HELP = N_("Show the state of this instance: the last successful run and i
                  "b24sync --config acme.toml status --max-age 2h   (exit 1 when no run succeeded for 2 hours)")
 STATUS_TITLE = N_("b24sync status — {instance} ({path})")
 STATUS_RUNS = N_("Recent runs")
+STATUS_COL_RUN = N_("Run")  # the first 8 characters of the run id: enough for b24sync revert
 STATUS_COL_STARTED = N_("Started")
 STATUS_COL_COMMAND = N_("Command")
 STATUS_COL_STATUS = N_("Status")

@@ -115,12 +115,13 @@ def status(
         console.print(t(m.STATUS_DEAD, id=row[0], event=row[1], entity=row[2], entity_id=row[3], attempts=row[4],
                         error=row[5]), markup=False, highlight=False)
     table = Table(title=t(m.STATUS_RUNS))
-    for column in (m.STATUS_COL_STARTED, m.STATUS_COL_COMMAND, m.STATUS_COL_STATUS, m.STATUS_COL_SUMMARY):
-        table.add_column(t(column))
+    for column in (m.STATUS_COL_RUN, m.STATUS_COL_STARTED, m.STATUS_COL_COMMAND, m.STATUS_COL_STATUS,
+                   m.STATUS_COL_SUMMARY):
+        table.add_column(t(column), no_wrap=column is m.STATUS_COL_RUN)
     for run in state.last_runs(10):
         summary = json.loads(run.get("summary") or "{}")
         brief = ", ".join(f"{k}: {v}" for k, v in summary.items() if isinstance(v, (int, str)))
-        table.add_row(run["started_at"], run["command"], run["status"], brief)
+        table.add_row(run["run_id"][:8], run["started_at"], run["command"], run["status"], brief)
     console.print(table)
     if limit is not None and (age is None or age > limit):
         err_console.print(t(m.STATUS_STALE, max_age=max_age) if success else t(m.STATUS_STALE_NONE), markup=False,
