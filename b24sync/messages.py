@@ -666,6 +666,8 @@ STATUS_FACTS = N_(
     "{links} linked pairs; journal: {journal}; Bitrix24 watermark: {watermark}; 1C versions known: {versions}"
 )
 STATUS_EVENTS = N_("Event queue: {counts}")
+STATUS_CONFLICTS = N_("Open conflicts: {count} as of the last full read ({seen}); list them: b24sync conflicts")
+STATUS_COL_TOOK = N_("Took")
 STATUS_DEAD = N_("Dead event {id}: {event} {entity}:{entity_id} after {attempts} attempt(s): {error}")
 SERVE_HELP = N_("Receive Bitrix24 outgoing-webhook events and process them at once (durable queue + worker).\n\n"
                 "Examples:\n"

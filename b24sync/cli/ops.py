@@ -80,6 +80,7 @@ def status(
 ) -> None:
     import json
 
+    from b24sync.pipeline import WATERMARK
     from b24sync.state import State
     from b24sync.statecheck import age_seconds, human_age, last_success, lock_holder
 
@@ -107,7 +108,9 @@ def status(
         console.print(t(m.STATE_RUN_IN_PROGRESS, pid=holder.get("pid"), command=holder.get("command", "?"),
                         since=holder.get("since", "?")), markup=False, highlight=False)
     console.print(t(m.STATUS_FACTS, links=facts["links"], journal=journal, versions=facts["onec_versions"],
-                    watermark=next(iter(facts["watermarks"].values()), "-")), markup=False, highlight=False)
+                    watermark=facts["watermarks"].get(WATERMARK) or "-"), markup=False, highlight=False)
+    conflicts = state.db.execute("select count(*), max(last_seen) from conflicts").fetchone()
+    console.print(t(m.STATUS_CONFLICTS, count=conflicts[0], seen=conflicts[1] or "-"), markup=False, highlight=False)
     events = ", ".join(f"{k} {v}" for k, v in sorted(facts["events"].items())) or "-"
     console.print(t(m.STATUS_EVENTS, counts=events), markup=False, highlight=False)
     for row in state.db.execute("select id, event, entity, entity_id, attempts, last_error from events "
@@ -115,13 +118,16 @@ def status(
         console.print(t(m.STATUS_DEAD, id=row[0], event=row[1], entity=row[2], entity_id=row[3], attempts=row[4],
                         error=row[5]), markup=False, highlight=False)
     table = Table(title=t(m.STATUS_RUNS))
-    for column in (m.STATUS_COL_RUN, m.STATUS_COL_STARTED, m.STATUS_COL_COMMAND, m.STATUS_COL_STATUS,
-                   m.STATUS_COL_SUMMARY):
+    for column in (m.STATUS_COL_RUN, m.STATUS_COL_STARTED, m.STATUS_COL_TOOK, m.STATUS_COL_COMMAND,
+                   m.STATUS_COL_STATUS, m.STATUS_COL_SUMMARY):
         table.add_column(t(column), no_wrap=column is m.STATUS_COL_RUN)
     for run in state.last_runs(10):
         summary = json.loads(run.get("summary") or "{}")
         brief = ", ".join(f"{k}: {v}" for k, v in summary.items() if isinstance(v, (int, str)))
-        table.add_row(run["run_id"][:8], run["started_at"], run["command"], run["status"], brief)
+        finished = run.get("finished_at")
+        took = age_seconds(run["started_at"], datetime.fromisoformat(finished)) if finished else None
+        table.add_row(run["run_id"][:8], run["started_at"], human_age(took) if took is not None else "…",
+                      run["command"], run["status"], brief)
     console.print(table)
     if limit is not None and (age is None or age > limit):
         err_console.print(t(m.STATUS_STALE, max_age=max_age) if success else t(m.STATUS_STALE_NONE), markup=False,
