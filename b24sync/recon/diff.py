@@ -37,6 +37,8 @@ contact pairs. An INN that would be written but fails its checksum is not writte
 
 from __future__ import annotations
 
+import copy
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -107,11 +109,8 @@ def _baseline_arrays(pairs: pd.DataFrame, baseline: pd.DataFrame | None, fields:
         for f in fields:
             out[f] = (np.full(n, None, dtype=object), np.zeros(n, dtype=bool))
         return out
-    pair_index = pd.Index(pairs["b24_key"].to_numpy(dtype=object))
-    # the baseline repeats each pair once per field: look each distinct key up once
-    key_codes, key_uniq = pd.factorize(baseline["b24_key"].to_numpy(dtype=object))
-    pos = np.append(pair_index.get_indexer(key_uniq), -1)[key_codes]  # a missing key (code -1) → -1
-    del key_codes, key_uniq
+    pair_index = pd.Index(pairs["b24_key"].to_numpy(dtype=object), dtype=object)
+    pos = pair_index.get_indexer(baseline["b24_key"].to_numpy(dtype=object))  # one probe per row, no second table
     onec = pairs["onec_key"].to_numpy(dtype=object)
     ok = pos >= 0
     ok[ok] = onec[pos[ok]] == baseline["onec_key"].to_numpy(dtype=object)[ok]
@@ -147,6 +146,14 @@ class _Out:
         self.undecided: list[pd.DataFrame] = []
         self.valid: tuple[np.ndarray, np.ndarray] | None = None  # (b24, onec) validity of the field's values
         self.blocked = np.zeros(len(pairs), dtype=bool)
+
+    def rows(self, where: np.ndarray) -> _Out:
+        """The same output for the pairs at ``where`` only (what one field's differing pairs need)."""
+        view = copy.copy(self)
+        view.b_keys, view.o_keys = self.b_keys[where], self.o_keys[where]
+        view.valid = None if self.valid is None else (self.valid[0][where], self.valid[1][where])
+        view.blocked = self.blocked[where]
+        return view
 
     def start(self, valid: tuple[np.ndarray, np.ndarray] | None) -> None:
         """Begin a field; ``valid`` marks values that may be written (None: all)."""
@@ -200,14 +207,16 @@ def diff(pairs: pd.DataFrame, b24: pd.DataFrame, onec: pd.DataFrame, rules: Fiel
     """
     rules = rules or FieldRules()
     pairs = pairs[["b24_key", "onec_key"]].reset_index(drop=True)
-    b_pos = pd.Index(b24["key"].to_numpy(dtype=object)).get_indexer(pairs["b24_key"].to_numpy(dtype=object))
-    o_pos = pd.Index(onec["key"].to_numpy(dtype=object)).get_indexer(pairs["onec_key"].to_numpy(dtype=object))
+    b_pos = pd.Index(b24["key"].to_numpy(dtype=object), dtype=object).get_indexer(
+        pairs["b24_key"].to_numpy(dtype=object))
+    o_pos = pd.Index(onec["key"].to_numpy(dtype=object), dtype=object).get_indexer(
+        pairs["onec_key"].to_numpy(dtype=object))
     known = (b_pos >= 0) & (o_pos >= 0)
     pairs, b_pos, o_pos = pairs[known].reset_index(drop=True), b_pos[known], o_pos[known]
     out = _Out(pairs)
     fields = rules.synced()
     bases = _baseline_arrays(pairs, baseline, fields)
-    is_contact = (b24["entity"].to_numpy(dtype=object)[b_pos] == md.CONTACT)
+    is_contact = (b24["entity"] == md.CONTACT).to_numpy(dtype=bool)[b_pos]
     b_mod = _stamps(b24["modified_at"])[b_pos]
     o_mod = _stamps(onec["modified_at"])[o_pos]
     inn_valid = (b24["inn_valid"].to_numpy(dtype=bool)[b_pos], onec["inn_valid"].to_numpy(dtype=bool)[o_pos])
@@ -218,17 +227,22 @@ def diff(pairs: pd.DataFrame, b24: pd.DataFrame, onec: pd.DataFrame, rules: Fiel
         out.start(inn_valid if f == "inn" else None)
         eq = ~_ne(bv, ov)
         out.agree(f, applicable & eq, bv, base, has)
-        live = applicable & ~eq
-        if not live.any():
+        # the pairs that agree (nearly all of them) are done: the rules look at the others only
+        live = np.flatnonzero(applicable & ~eq)
+        if not len(live):
             continue
         policy = rules.policy(f)
         clear = rules.may_clear(f)
+        bv, ov, base, has = bv[live], ov[live], base[live], has[live]
         b_empty, o_empty = _lengths(bv) == 0, _lengths(ov) == 0
         b_changed, o_changed = has & _ne(bv, base), has & _ne(ov, base)
+        every = np.ones(len(live), dtype=bool)
         if policy == NEWEST:
-            _newest(out, f, live, bv, ov, base, has, b_empty, o_empty, b_changed, o_changed, b_mod, o_mod, clear)
+            _newest(out.rows(live), f, every, bv, ov, base, has, b_empty, o_empty, b_changed, o_changed,
+                    b_mod[live], o_mod[live], clear)
         else:
-            _owned(out, f, policy, live, bv, ov, base, has, b_empty, o_empty, b_changed, o_changed, clear)
+            _owned(out.rows(live), f, policy, every, bv, ov, base, has, b_empty, o_empty, b_changed, o_changed,
+                   clear)
     return _finish(out)
 
 
@@ -294,7 +308,8 @@ def _newest(out: _Out, f: str, live, bv, ov, base, has, b_empty, o_empty, b_chan
             out.agree(f, ok, win, base, has)
             if rejected_reason:
                 out.reject(f, ok, lose_side, lose, win, "newest", rejected_reason)
-            out.reject(f, m & win_empty & ~clear, win_side, win, lose, "newest", "clear_not_allowed")
+            if not clear:  # (a bool: ``~clear`` would be -1 or -2 and turn the mask into integer indices)
+                out.reject(f, m & win_empty, win_side, win, lose, "newest", "clear_not_allowed")
 
     one = live & has & (b_changed ^ o_changed)
     apply(one, b_changed, "changed")
@@ -313,6 +328,13 @@ def _newest(out: _Out, f: str, live, bv, ov, base, has, b_empty, o_empty, b_chan
     out.undecide(f, stuck & ~no_times, "same_time")
 
 
+def _rows(frame: pd.DataFrame) -> list:
+    """``frame.itertuples(index=False)``, read column by column (boxing string-dtype values one at a time is slow)."""
+    row = namedtuple("Row", frame.columns)
+    columns = [frame[c].to_numpy(dtype=object).tolist() for c in frame.columns]
+    return list(map(row._make, zip(*columns, strict=True)))
+
+
 def _finish(out: _Out) -> DiffResult:
     decisions = pd.concat(out.decisions, ignore_index=True) if out.decisions else \
         pd.DataFrame({c: pd.Series([], dtype=object) for c in DECISION_COLUMNS})
@@ -322,11 +344,11 @@ def _finish(out: _Out) -> DiffResult:
     if out.rejected:
         frame = pd.concat(out.rejected, ignore_index=True).sort_values(["b24_key", "field"], kind="stable")
         rejected = [RejectedEdit(r.b24_key, r.onec_key, r.field, r.edited_on, jsonable(r.edited_value),
-                                 jsonable(r.kept_value), r.owner, r.reason) for r in frame.itertuples(index=False)]
+                                 jsonable(r.kept_value), r.owner, r.reason) for r in _rows(frame)]
     conflicts: list[Conflict] = []
     if out.undecided:
         frame = pd.concat(out.undecided, ignore_index=True).sort_values(["b24_key", "field"], kind="stable")
-        for r in frame.itertuples(index=False):
+        for r in _rows(frame):
             detail = {"field": r.field} if r.reason != "invalid_value" else {"field": r.field, "value": r.value}
             conflicts.append(Conflict("field_undecided", r.b24_key.partition(":")[0], (r.b24_key, r.onec_key),
                                       r.reason, detail))

@@ -66,7 +66,7 @@ class _Side:
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame.reset_index(drop=True)
-        self.index = pd.Index(self.frame["key"].to_numpy(dtype=object))
+        self.index = pd.Index(self.frame["key"].to_numpy(dtype=object), dtype=object)  # no string re-typing
         self.paired = np.zeros(len(frame), dtype=bool)
         self.excluded = np.zeros(len(frame), dtype=bool)
         self.deleted = self.frame["deleted"].to_numpy(dtype=bool)
@@ -80,6 +80,17 @@ class _Side:
     def mark(self, keys, which: str) -> None:
         pos = self.pos(keys)
         getattr(self, which)[pos[pos >= 0]] = True
+
+    def codes(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of ``keys`` (-1 when absent) and an integer per key that is equal exactly when the keys
+        are: the position, or a number past the end for a key this side does not have."""
+        pos = self.pos(keys)
+        code = pos.astype(np.int64)
+        absent = pos < 0
+        if absent.any():
+            extra, _ = pd.factorize(keys[absent], use_na_sentinel=False)
+            code[absent] = len(self.frame) + extra
+        return pos, code
 
 
 class _Conflicts:
@@ -141,7 +152,7 @@ def match(b24: pd.DataFrame, onec: pd.DataFrame, links: pd.DataFrame | None = No
     pairs.append(_by_email(bs, os_, conflicts))
     result = pd.concat([p for p in pairs if len(p)] or [_pairs_frame(np.array([]), np.array([]), "")],
                        ignore_index=True)
-    result = result.sort_values(["b24_key", "onec_key"], kind="stable").reset_index(drop=True)
+    result = _sorted_pairs(result, bs)
     return MatchResult(
         pairs=result,
         unmatched_b24=pd.Series(bs.frame["key"][bs.free()].to_numpy(), name="key", dtype=md.STR_DTYPE),
@@ -150,13 +161,48 @@ def match(b24: pd.DataFrame, onec: pd.DataFrame, links: pd.DataFrame | None = No
     )
 
 
+def _sorted_pairs(pairs: pd.DataFrame, bs: _Side) -> pd.DataFrame:
+    """``pairs`` sorted by Bitrix24 key, then 1C key (stable).
+
+    A Bitrix24 record is in one pair at most, so the Bitrix24 key alone decides; it is sorted as numpy
+    UTF-8 strings, whose byte order is the code point order Python compares ``str`` by. Anything unusual
+    (a repeated key, text numpy cannot encode) is sorted by pandas as before.
+    """
+    keys = pairs["b24_key"].to_numpy(dtype=object)
+    pos = bs.pos(keys)
+    if len(pos) and (pos.min() >= 0) and np.bincount(pos).max() == 1:
+        try:
+            order = np.argsort(keys.astype(np.dtypes.StringDType()), kind="stable")
+        except (UnicodeEncodeError, TypeError, ValueError):
+            pass
+        else:
+            return pairs.take(order).reset_index(drop=True)
+    return pairs.sort_values(["b24_key", "onec_key"], kind="stable").reset_index(drop=True)
+
+
+def _repeated(codes: np.ndarray) -> np.ndarray:
+    """Per element: its code occurs more than once (``duplicated(keep=False)`` on the keys)."""
+    if not len(codes):
+        return np.zeros(0, dtype=bool)
+    return np.bincount(codes)[codes] > 1
+
+
 # --- 1. stored links ---------------------------------------------------------------------------
 def _stored(bs: _Side, os_: _Side, links: pd.DataFrame | None, conflicts: _Conflicts) -> pd.DataFrame:
     if links is None or links.empty:
         return _pairs_frame(np.array([]), np.array([]), "stored_link")
-    ln = links[["b24_key", "onec_key"]].astype(md.STR_DTYPE).drop_duplicates().reset_index(drop=True)
-    dup_b = ln["b24_key"].duplicated(keep=False)
-    dup_o = ln["onec_key"].duplicated(keep=False)
+    ln = links[["b24_key", "onec_key"]].astype(md.STR_DTYPE).reset_index(drop=True)
+    # keys → integers once (their positions): dropping repeated links and finding keys linked twice are
+    # then integer operations, not more hashing of a million strings
+    bpos, bcode = bs.codes(ln["b24_key"].to_numpy(dtype=object))
+    opos, ocode = os_.codes(ln["onec_key"].to_numpy(dtype=object))
+    if _repeated(bcode).any():
+        _, first = np.unique(bcode * (int(ocode.max()) + 1) + ocode, return_index=True)
+        keep = np.sort(first)
+        ln, bpos, opos, bcode, ocode = ln.iloc[keep].reset_index(drop=True), bpos[keep], opos[keep], bcode[keep], \
+            ocode[keep]
+    dup_b = pd.Series(_repeated(bcode))
+    dup_o = pd.Series(_repeated(ocode))
     dup = ln[dup_b | dup_o]
     if len(dup):
         # a connected group: the b24 key for a repeated b24 key, else the onec key
@@ -166,8 +212,8 @@ def _stored(bs: _Side, os_: _Side, links: pd.DataFrame | None, conflicts: _Confl
         conflicts.add_groups(long, "duplicate_link", "stored_twice")
         bs.mark(dup["b24_key"], "excluded")
         os_.mark(dup["onec_key"], "excluded")
-        ln = ln[~(dup_b | dup_o)]
-    bpos, opos = bs.pos(ln["b24_key"]), os_.pos(ln["onec_key"])
+        single = ~(dup_b | dup_o).to_numpy()
+        ln, bpos, opos = ln[single], bpos[single], opos[single]
     b_here, o_here = bpos >= 0, opos >= 0
     o_deleted = np.zeros(len(ln), dtype=bool)
     o_deleted[o_here] = os_.deleted[opos[o_here]]
@@ -292,15 +338,21 @@ def _inn_rows(side: _Side, mask: np.ndarray) -> pd.DataFrame:
                          "kpp": f["kpp"][mask].to_numpy(), "free": side.free()[mask]})
 
 
-def _side_duplicates(side: _Side, other: _Side, live: np.ndarray, other_live: np.ndarray,
+def _shared_inn(side: _Side, live: np.ndarray) -> np.ndarray:
+    """Per record of the side: a live record whose INN is on another live record too."""
+    out = np.zeros(len(side.frame), dtype=bool)
+    out[live] = side.frame["inn"][live].duplicated(keep=False).to_numpy()
+    return out
+
+
+def _side_duplicates(side: _Side, other: _Side, live: np.ndarray, other_live: np.ndarray, shared: np.ndarray,
                      conflicts: _Conflicts) -> None:
-    """One INN with the same or a missing KPP on several live records of one side.
+    """One INN with the same or a missing KPP on several live records of one side (``shared``).
 
     Free records of the other side with that INN (and that KPP or none) join the conflict: which
     of the duplicates they belong to cannot be told either.
     """
-    sub = _inn_rows(side, live)
-    multi = sub[sub.groupby("inn")["key"].transform("size") > 1]
+    multi = _inn_rows(side, shared)
     if multi.empty:
         return
     empty_kpp = (multi["kpp"] == "").groupby(multi["inn"]).transform("any")
@@ -331,12 +383,15 @@ def _by_inn(bs: _Side, os_: _Side, conflicts: _Conflicts) -> pd.DataFrame:
     b, o = bs.frame, os_.frame
     b_live = _company_class(bs) & b["inn_valid"].to_numpy() & ~bs.deleted
     o_live = _company_class(os_) & o["inn_valid"].to_numpy() & ~os_.deleted
-    _side_duplicates(bs, os_, b_live, o_live, conflicts)
-    _side_duplicates(os_, bs, o_live, b_live, conflicts)
+    b_shared, o_shared = _shared_inn(bs, b_live), _shared_inn(os_, o_live)  # an INN counted more than once
+    _side_duplicates(bs, os_, b_live, o_live, b_shared, conflicts)
+    _side_duplicates(os_, bs, o_live, b_live, o_shared, conflicts)
 
-    def free_rows(side: _Side, live: np.ndarray) -> pd.DataFrame:
+    def free_rows(side: _Side, live: np.ndarray, unique: np.ndarray | None = None) -> pd.DataFrame:
         f = side.frame
         m = live & side.free()
+        if unique is not None:
+            m &= unique
         return pd.DataFrame({"key": f["key"][m], "inn": f["inn"][m], "kpp": f["kpp"][m],
                              "entity": f["entity"][m].astype(object)})
 
@@ -346,11 +401,8 @@ def _by_inn(bs: _Side, os_: _Side, conflicts: _Conflicts) -> pd.DataFrame:
     bs.mark(exact["key_b"], "paired")
     os_.mark(exact["key_o"], "paired")
 
-    b_count = b["inn"][b_live].value_counts()
-    o_count = o["inn"][o_live].value_counts()
-    bf, of = free_rows(bs, b_live), free_rows(os_, o_live)
-    unique_b = bf[bf["inn"].map(b_count).to_numpy() == 1]
-    unique_o = of[of["inn"].map(o_count).to_numpy() == 1]
+    # INN alone: an INN on exactly one live record of each side
+    unique_b, unique_o = free_rows(bs, b_live, ~b_shared), free_rows(os_, o_live, ~o_shared)
     by_inn = unique_b.merge(unique_o, on="inn", suffixes=("_b", "_o"))
     out.append(_pairs_frame(by_inn["key_b"].to_numpy(), by_inn["key_o"].to_numpy(), "inn"))
     bs.mark(by_inn["key_b"], "paired")
@@ -377,6 +429,7 @@ def _key_taken(side: _Side, other: _Side, rows: pd.DataFrame, live: np.ndarray, 
         return
     f = other.frame
     taken = other_live & other.paired
+    taken[taken] = f["inn"][taken].isin(rows["inn"].unique()).to_numpy()  # only those INNs can meet
     there = pd.DataFrame({"other": f["key"][taken], "inn": f["inn"][taken], "kpp": f["kpp"][taken]})
     exact = rows.merge(there, on=["inn", "kpp"])
     loose = rows[rows["kpp"] == ""].drop(columns="kpp").merge(there.drop(columns="kpp"), on="inn")
@@ -436,6 +489,7 @@ def _by_email(bs: _Side, os_: _Side, conflicts: _Conflicts) -> pd.DataFrame:
     for side, other, cls, other_cls in ((bs, os_, b_cls, o_cls), (os_, bs, o_cls, b_cls)):
         mine = _emails_long(side, cls & side.free())
         theirs = _emails_long(other, other_cls & other.paired)
+        theirs = theirs[theirs["email"].isin(mine["email"].unique()).to_numpy()]  # only those can meet
         hit = mine.merge(theirs[["key", "email"]].rename(columns={"key": "other"}), on="email")
         if hit.empty:
             continue

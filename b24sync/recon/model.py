@@ -151,6 +151,10 @@ def _empty_tuples(n: int) -> np.ndarray:
     return out
 
 
+def _all_str(values: np.ndarray) -> bool:
+    return set(map(type, values)) == {str}
+
+
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Return ``frame`` with exactly the canonical columns, in order, with their dtypes.
 
@@ -171,7 +175,10 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
         else:
             series = pd.Series("", index=frame.index, dtype=STR_DTYPE)
         if col.dtype is STR_DTYPE:
-            series = series.astype(STR_DTYPE).fillna("")
+            if series.dtype == object and _all_str(series.to_numpy()):
+                series = series.astype(STR_DTYPE)  # nothing missing: no second pass to fill
+            else:
+                series = series.astype(STR_DTYPE).fillna("")
         elif col.name in BOOL_COLUMNS:
             series = series.fillna(False).astype(bool)
         elif col.name in TUPLE_COLUMNS:

@@ -1,7 +1,10 @@
 """Both sides' extracted frames → the canonical party frame (:mod:`b24sync.recon.model`).
 
-Values are normalized once per *unique* raw value and mapped back, so a million records cost
-what their distinct phones, e-mails and INNs cost:
+A million records must not cost a million Python calls per column. The regular majority of values
+(clean names, digit INNs, plain phones, dot-atom e-mails, lower-case GUIDs) is decided in bulk by
+the array kernels of :mod:`b24sync.recon.bulk`, which give exactly what the per-value functions
+below give (values needing no change stay the same objects, so the frame shares the input's
+memory); everything else is normalized once per *unique* raw value and mapped back:
 
 - phones → E.164 with ``phonenumbers`` (region RU, ``8`` + ten digits → +7). Plain Russian numbers
   in any of the usual spellings take a vectorized path that applies ``phonenumbers``' own RU
@@ -27,6 +30,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from itertools import chain, repeat
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -34,6 +38,7 @@ import pandas as pd
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
+from b24sync.recon import bulk
 from b24sync.recon import model as md
 from b24sync.recon.model import Issue
 
@@ -88,13 +93,30 @@ def per_unique(values: Any, fn: Callable[[Any], Any], missing: Any = "") -> np.n
     return mapped[codes]
 
 
+def _bulk(values: Any, kernel: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], fn: Callable[[Any], Any],
+          missing: Any = "") -> np.ndarray:
+    """``per_unique(values, fn, missing)``, with the ``str`` values ``kernel`` can decide decided in bulk."""
+    arr = _objects(values)
+    out, decided = kernel(arr)  # the kernels go chunk by chunk and decide only exact ``str`` values
+    return bulk.fill_undecided(out, decided, arr, fn, missing)
+
+
+def _as_text(values: Any) -> np.ndarray:
+    """``per_unique(values, str)``: ``str`` values as they are (missing → ``""``)."""
+    arr = _objects(values)
+    strs = bulk.exact_str(arr)
+    if strs.all():
+        return arr.copy()
+    return bulk.fill_undecided(np.where(strs, arr, None), strs, arr, str)
+
+
 def _clean(text: Any) -> str:
     return " ".join(str(text).split())
 
 
 def normalize_text(values: Any) -> np.ndarray:
     """Whitespace-normalized text (runs collapsed, ends stripped); missing → ``""``."""
-    return per_unique(values, _clean)
+    return _bulk(values, bulk.clean_text, _clean)
 
 
 @cache
@@ -153,9 +175,13 @@ def normalize_phone(text: Any) -> str:
     return phone_slow(s)
 
 
+def _phone_kernel(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return bulk.ru_phones(strings, _ru_valid_bytes())
+
+
 def normalize_phones(values: Any) -> np.ndarray:
     """Raw phones → E.164 strings, ``""`` for anything that is not a valid number (per unique value)."""
-    return per_unique(values, normalize_phone)
+    return _bulk(values, _phone_kernel, normalize_phone)
 
 
 _DOT_ATOM = re.compile(r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
@@ -194,9 +220,13 @@ def normalize_email(text: Any) -> str:
     return email_slow(raw)
 
 
+def _email_kernel(strings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return bulk.dot_atom_emails(strings, _domain)
+
+
 def normalize_emails(values: Any) -> np.ndarray:
     """Raw e-mail addresses → validated lower-case addresses, ``""`` when invalid (per unique value)."""
-    return per_unique(values, normalize_email)
+    return _bulk(values, _email_kernel, normalize_email)
 
 
 _W10 = np.array([2, 4, 10, 3, 5, 9, 4, 6, 8])
@@ -229,6 +259,31 @@ def _checksum_ok(inns: np.ndarray) -> np.ndarray:
     return ok
 
 
+def _inn_facts(inns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per INN string, in bulk: length, all ASCII digits, all zeros, checksum of ``_checksum_ok``."""
+    size = len(inns)
+    lengths = np.zeros(size, dtype=np.int64)
+    digits, zeros, ok = (np.zeros(size, dtype=bool) for _ in range(3))
+    for start in range(0, size, bulk.CHUNK):
+        part = slice(start, min(start + bulk.CHUNK, size))
+        c = bulk.Codes(inns[part].tolist())
+        lengths[part] = c.lengths
+        digits[part] = (c.count(~c.lookup(bulk.DIGIT)) == 0) & (c.lengths > 0)
+        zeros[part] = c.count(c.codes != 48) == 0
+        checked = np.zeros(len(c.lengths), dtype=bool)
+        for width in (10, 12):
+            rows = np.flatnonzero(digits[part] & (c.lengths == width))
+            if len(rows):
+                d = c.block(rows, width).astype(np.int64) - 48
+                if width == 10:
+                    checked[rows] = ((d[:, :9] @ _W10) % 11 % 10) == d[:, 9]
+                else:
+                    checked[rows] = (((d[:, :10] @ _W11) % 11 % 10) == d[:, 10]) & (
+                        ((d[:, :11] @ _W12) % 11 % 10) == d[:, 11])
+        ok[part] = checked
+    return lengths, digits, zeros, ok
+
+
 def inn_problems(inns: Any, kinds: Any) -> np.ndarray:
     """Per INN: ``""`` if valid for its kind, else ``not_digits``, ``inn_wrong_length``, ``inn_all_zeros`` or
     ``bad_inn_checksum``.
@@ -238,13 +293,16 @@ def inn_problems(inns: Any, kinds: Any) -> np.ndarray:
     the placeholder typed for «unknown», and would pair unrelated firms.
     """
     arr = _objects(inns)
-    codes, uniq = pd.factorize(arr)
-    uniq = uniq.astype(object)
-    u_len = np.fromiter(map(len, uniq), dtype=np.int64, count=len(uniq))
-    u_digits = np.fromiter(map(_ascii_digits, uniq), dtype=bool, count=len(uniq))
-    u_ok = _checksum_ok(uniq)
-    u_zeros = np.fromiter((not u.strip("0") for u in uniq), dtype=bool, count=len(uniq))
-    n, digits, checksum, zeros = u_len[codes], u_digits[codes], u_ok[codes], u_zeros[codes]
+    if len(arr) and bulk.exact_str(arr).all():
+        n, digits, zeros, checksum = _inn_facts(arr)
+    else:
+        codes, uniq = pd.factorize(arr)
+        uniq = uniq.astype(object)
+        u_len = np.fromiter(map(len, uniq), dtype=np.int64, count=len(uniq))
+        u_digits = np.fromiter(map(_ascii_digits, uniq), dtype=bool, count=len(uniq))
+        u_ok = _checksum_ok(uniq)
+        u_zeros = np.fromiter((not u.strip("0") for u in uniq), dtype=bool, count=len(uniq))
+        n, digits, checksum, zeros = u_len[codes], u_digits[codes], u_ok[codes], u_zeros[codes]
     kinds = _objects(kinds)
     expected = np.select([kinds == md.LEGAL, (kinds == md.SOLE_PROPRIETOR) | (kinds == md.INDIVIDUAL)], [10, 12], 0)
     wrong_length = ~np.isin(n, (10, 12)) | ((expected != 0) & (n != expected))
@@ -259,14 +317,12 @@ def _kind_from_inn(inns: np.ndarray) -> np.ndarray:
 
 def _empty_tuples(n: int) -> np.ndarray:
     out = np.empty(n, dtype=object)
-    out[:] = [()] * n
+    out.fill(())
     return out
 
 
 def _singletons(values: np.ndarray) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = [(v,) for v in values]
-    return out
+    return np.fromiter(zip(values.tolist()), dtype=object, count=len(values))
 
 
 def group_tuples(n: int, pos: np.ndarray, values: np.ndarray, order_by: np.ndarray | None = None,
@@ -308,9 +364,7 @@ def group_tuples(n: int, pos: np.ndarray, values: np.ndarray, order_by: np.ndarr
 
 
 def _pairs(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    out = np.empty(len(first), dtype=object)
-    out[:] = list(zip(first.tolist(), second.tolist(), strict=True))
-    return out
+    return np.fromiter(zip(first.tolist(), second.tolist(), strict=True), dtype=object, count=len(first))
 
 
 def _col(frame: pd.DataFrame, name: str, default: Any = "") -> pd.Series:
@@ -329,28 +383,53 @@ def _compact_one(text: Any) -> str:
 
 def _compact(values: Any) -> np.ndarray:
     """Text with every whitespace character removed (INN, KPP), upper-case; missing → ``""``."""
-    return per_unique(values, _compact_one)
+    return _bulk(values, bulk.compact, _compact_one)
 
 
 _SEP = "\x1f"
 
 
-def _blank(values: Any) -> np.ndarray:
+def _all_blank(values: Any) -> bool:
+    """Every value is missing or ``""``."""
     arr = _objects(values)
-    return pd.isna(arr) | (arr == "")
+    rest = arr[arr != ""]
+    return not len(rest) or (bool(pd.isna(rest[:1])[0]) and bool(pd.isna(rest).all()))
 
 
 def _join_text(*parts: Any, sep: str = " ") -> np.ndarray:
     """Per row, the non-empty parts joined by ``sep`` (each part whitespace-normalized)."""
-    used = [p for p in parts if not _blank(p).all()]
+    used = [p for p in parts if not _all_blank(p)]
     if not used:
         return np.full(len(_objects(parts[0])), "", dtype=object)
     if len(used) == 1:
         return normalize_text(used[0])
+    if not any(_SEP in s for s in map(str, _unusual(used))):
+        # no part can be split by the separator: joining the cleaned non-empty parts is the same thing
+        out = normalize_text(used[0])
+        for part in used[1:]:
+            text = normalize_text(part)
+            filled, head = text != "", out != ""
+            both = np.flatnonzero(filled & head)
+            out[both] = out[both] + sep + text[both]
+            only = filled & ~head
+            out[only] = text[only]
+        return out
     joined = per_unique(used[0], str)
     for part in used[1:]:
         joined = joined + _SEP + per_unique(part, str)
     return per_unique(joined, lambda s: sep.join(x for x in map(_clean, s.split(_SEP)) if x))
+
+
+def _unusual(parts: list[Any]) -> list[Any]:
+    """The values of ``parts`` that may contain ``_SEP``: one joined string of the ``str`` values, and each
+    other filled value (numbers, objects)."""
+    out: list[Any] = []
+    for part in parts:
+        arr = _objects(part)
+        strs = bulk.exact_str(arr)
+        out.append("".join(arr[strs].tolist()))
+        out += [v for v in arr[~strs & ~pd.isna(arr)].tolist()]
+    return out
 
 
 def _first_filled(*parts: Any) -> np.ndarray:
@@ -374,7 +453,7 @@ def _ref_one(text: Any) -> str:
 
 def _ref_keys(raw: Any) -> tuple[np.ndarray, np.ndarray]:
     """Stored 1C references (bare GUID or ``counterparty:GUID``) → ``counterparty:guid``, and a bad mask."""
-    keys = per_unique(raw, _ref_one)
+    keys = _bulk(raw, bulk.stamped_refs, _ref_one)
     bad = keys == "?"
     return np.where(bad, "", keys).astype(object), bad
 
@@ -401,40 +480,91 @@ class _Issues:
         return [Issue(*row) for row in frame.itertuples(index=False, name=None)]
 
 
+def _int_ids(ids: Any, where: np.ndarray | None) -> tuple[np.ndarray, Any]:
+    """Item ids (at ``where``) as int64 (not a number → -1), and as the Python ints the raw tuples hold:
+    the very objects given when they are ints already."""
+    if isinstance(ids, np.ndarray) and ids.dtype.kind in "iu":
+        ints = (ids if where is None else ids[where]).astype(np.int64)
+        return ints, ints.tolist()
+    values = _objects(ids)
+    if where is not None:
+        values = values[where]
+    if set(map(type, values)) <= {int}:
+        try:
+            return np.fromiter(values, dtype=np.int64, count=len(values)), values
+        except OverflowError:
+            pass
+    ints = pd.to_numeric(pd.Series(values), errors="coerce").fillna(-1).astype(np.int64).to_numpy()
+    return ints, ints.tolist()
+
+
 def _multivalue(n: int, pos: np.ndarray, ids: Any, raw: Any, keys: np.ndarray, field: str,
-                normalize_one: Callable[[Any], str], reason: str, issues: _Issues) -> tuple[np.ndarray, np.ndarray]:
+                normalize_one: Callable[[Any], str], kernel: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                reason: str, issues: _Issues) -> tuple[np.ndarray, np.ndarray]:
     """Raw values of one multi-valued field → (normalized sets, raw ``(id, value)`` tuples).
 
-    Each distinct raw value is converted, tested for blankness and normalized once.
+    Each value is converted to text (missing → ``""``) and tested for blankness; the texts are normalized
+    by ``kernel`` in bulk where it can decide, else once per distinct text by ``normalize_one``.
     """
-    codes, uniq = pd.factorize(_objects(raw))
-    text = np.empty(len(uniq) + 1, dtype=object)
-    text[:-1] = [str(u) for u in uniq]
-    text[-1] = ""
-    norm = np.empty(len(uniq) + 1, dtype=object)
-    norm[:-1] = [normalize_one(u) for u in text[:-1]]
-    norm[-1] = ""
-    blank = np.fromiter((not t.strip() for t in text), dtype=bool, count=len(text))
-    present = ~blank[codes]
-    codes, pos = codes[present], pos[present]
-    ids = pd.to_numeric(pd.Series(_objects(ids)[present]), errors="coerce").fillna(-1).astype(np.int64).to_numpy()
-    raw, values = text[codes], norm[codes]
+    raw = _as_text(raw)
+    blank = (raw == "") | np.fromiter(map(str.isspace, raw), dtype=bool, count=len(raw))
+    present = None
+    if blank.any():
+        present = np.flatnonzero(~blank)
+        pos, raw = pos[present], raw[present]
+    ids, id_objects = _int_ids(ids, present)
+    values, decided = kernel(raw)
+    values = bulk.fill_undecided(values, decided, raw, normalize_one)
     bad = values == ""
     issues.add(keys[pos], field, raw, reason, bad)
+    if len(pos) == n and bool((pos == np.arange(n)).all()):
+        # one item per record, in record order (the usual case): the tuples are made in one pass each
+        sets = _empty_tuples(n)
+        ok = np.flatnonzero(~bad)
+        sets[ok] = _singletons(values[ok])
+        raws = np.fromiter(zip(zip(id_objects, raw.tolist(), strict=True)), dtype=object, count=n)
+        return sets, raws
     sets = group_tuples(n, pos[~bad], values[~bad], unique=True)
     raws = group_tuples(n, pos, _pairs(ids, raw), order_by=ids)
     return sets, raws
 
 
+class _Items:
+    """The items of a column of lists (Bitrix24 multifields, 1C contact information), one per row, with
+    the position of the record each came from: what ``explode`` and dropping the missing items give."""
+
+    def __init__(self, column: pd.Series) -> None:
+        cells = column.to_numpy(dtype=object)
+        lists = set(map(type, cells)) <= {list}
+        missing = np.zeros(len(cells), dtype=bool) if lists else pd.isna(cells)
+        filled = cells[~missing] if missing.any() else cells
+        if lists or set(map(type, filled)) <= {list}:
+            # the usual shape: lists (or nothing) → flattened in C, no Series of a million objects
+            lengths = np.zeros(len(cells), dtype=np.int64)
+            lengths[~missing] = np.fromiter(map(len, filled), dtype=np.int64, count=len(filled))
+            self.items = np.fromiter(chain.from_iterable(filled.tolist()), dtype=object, count=int(lengths.sum()))
+            self.pos = np.repeat(np.arange(len(cells)), lengths)
+            if set(map(type, self.items)) != {dict}:
+                keep = ~pd.isna(self.items)
+                self.items, self.pos = self.items[keep], self.pos[keep]
+        else:
+            exploded = column.reset_index(drop=True).explode()
+            exploded = exploded[exploded.notna()]
+            self.items = exploded.to_numpy(dtype=object)
+            self.pos = exploded.index.to_numpy(dtype=np.int64)
+        self.dicts = set(map(type, self.items)) <= {dict}
+
+    def get(self, name: str, where: np.ndarray | None = None) -> np.ndarray:
+        """``item.get(name)`` per item (``None`` for an item that is not a dict), at ``where`` if given."""
+        items = self.items if where is None else self.items[where]
+        if self.dicts:
+            return np.fromiter(map(dict.get, items, repeat(name)), dtype=object, count=len(items))
+        return np.array([d.get(name) if isinstance(d, dict) else None for d in items], dtype=object)
+
+
 def _b24_multifield(frame: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    values = _col(frame, name, None).reset_index(drop=True)
-    exploded = values.explode()
-    exploded = exploded[exploded.notna()]
-    items = exploded.to_numpy(dtype=object)
-    pos = exploded.index.to_numpy(dtype=np.int64)
-    ids = np.array([d.get("ID") if isinstance(d, dict) else None for d in items], dtype=object)
-    vals = np.array([d.get("VALUE") if isinstance(d, dict) else None for d in items], dtype=object)
-    return pos, ids, vals
+    items = _Items(_col(frame, name, None))
+    return items.pos, items.get("ID"), items.get("VALUE")
 
 
 def _users(users: pd.DataFrame | Mapping[Any, str] | None, id_col: str) -> pd.Series:
@@ -476,17 +606,58 @@ def _modified(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         micros = per_unique(values, _epoch_us, missing=None)
         stamps = pd.to_datetime(pd.Series(micros, dtype="float64"), unit="us", utc=True)
     stamps = stamps.astype(md.TIME_DTYPE)
-    text = np.datetime_as_string(stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[s]"), unit="s")
-    version = np.where(stamps.notna().to_numpy(), np.char.add(text, "+00:00"), "")
-    return stamps.reset_index(drop=True), version.astype(object)
+    return stamps.reset_index(drop=True), _iso_seconds(stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[s]"))
+
+
+def _iso_seconds(seconds: np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DDTHH:MM:SS+00:00`` per timestamp (``""`` for NaT), as ``np.datetime_as_string`` writes it;
+    years 1‥9999 are written by integer arithmetic (Gregorian calendar), the rest by numpy itself."""
+    out = np.empty(len(seconds), dtype=object)
+    out.fill("")
+    valid = ~np.isnat(seconds)
+    epoch = seconds.astype(np.int64)
+    days, clock = np.divmod(epoch, 86400)
+    # civil date from days since 1970-01-01 (H. Hinnant's algorithm)
+    z = days + 719468
+    era = np.floor_divide(z, 146097)
+    doe = z - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    day = doy - (153 * mp + 2) // 5 + 1
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    plain = valid & (year >= 1) & (year <= 9999)
+    if plain.any():
+        out[plain] = bulk.fixed_lines([
+            (year[plain], 4), b"-", (month[plain], 2), b"-", (day[plain], 2), b"T", (clock[plain] // 3600, 2), b":",
+            (clock[plain] // 60 % 60, 2), b":", (clock[plain] % 60, 2), b"+00:00"])
+    odd = valid & ~plain
+    if odd.any():
+        out[odd] = np.char.add(np.datetime_as_string(seconds[odd], unit="s"), "+00:00").astype(object)
+    return out
 
 
 # --- Bitrix24 ---------------------------------------------------------------------------------
 def _prefixed(prefix: str, values: np.ndarray) -> np.ndarray:
     """``prefix + value`` per value, as ``np.char.add`` over fixed-width text gives it, without the round trip."""
-    if all(type(v) is str for v in values) and "\x00" not in "".join(values.tolist()):
+    if bulk.exact_str(values).all() and "\x00" not in "".join(values.tolist()):
         return prefix + values  # object arrays add element-wise
     return np.char.add(prefix, values.astype(str)).astype(object)  # trailing NULs dropped, as before
+
+
+def _int_keys(prefix: str, ids: np.ndarray) -> np.ndarray:
+    """``prefix`` + the decimal id per id (int64), written in bulk by digit count."""
+    if not len(ids) or ids.min() < 0 or not prefix.isascii() or "\n" in prefix:
+        return _prefixed(prefix, ids.astype(str).astype(object))
+    widths = np.ones(len(ids), dtype=np.int64)
+    for power in range(1, 19):
+        widths += ids >= 10 ** power
+    out = np.empty(len(ids), dtype=object)
+    for width in np.unique(widths).tolist():
+        rows = widths == width
+        out[rows] = bulk.fixed_lines([prefix.encode("ascii"), (ids[rows], width)])
+    return out
 
 
 def _kpp_bad(kpp: np.ndarray) -> np.ndarray:
@@ -566,13 +737,13 @@ def _b24_requisites(companies: pd.DataFrame, requisites: pd.DataFrame | None, ad
 def _b24_frame(frame: pd.DataFrame, entity: str, users: pd.Series, issues: _Issues) -> dict[str, Any]:
     n = len(frame)
     ids = pd.to_numeric(frame["ID"]).astype(np.int64).to_numpy()
-    keys = _prefixed(f"{entity}:", ids.astype(str).astype(object))
+    keys = _int_keys(f"{entity}:", ids)
     phones_pos, phone_ids, phone_raw = _b24_multifield(frame, "PHONE")
     phones, raw_phones = _multivalue(n, phones_pos, phone_ids, phone_raw, keys, "phones", normalize_phone,
-                                     "invalid_phone", issues)
+                                     _phone_kernel, "invalid_phone", issues)
     email_pos, email_ids, email_raw = _b24_multifield(frame, "EMAIL")
     emails, raw_emails = _multivalue(n, email_pos, email_ids, email_raw, keys, "emails", normalize_email,
-                                     "invalid_email", issues)
+                                     _email_kernel, "invalid_email", issues)
     assigned = pd.to_numeric(_col(frame, "ASSIGNED_BY_ID", None), errors="coerce")
     manager = assigned.map(users).fillna("").to_numpy(dtype=object) if len(users) else np.full(n, "", dtype=object)
     issues.add(keys, "manager", assigned.to_numpy(dtype=object), "unknown_manager",
@@ -641,29 +812,46 @@ def normalize_bitrix24(companies: pd.DataFrame | None, requisites: pd.DataFrame 
 
 
 # --- 1C -----------------------------------------------------------------------------------------
-_CI_FIELDS = {"type": "Тип", "kind": "Вид_Key", "line": "LineNumber", "shown": "Представление",
-              "phone": "НомерТелефона", "email": "АдресЭП"}
+def _blank_text(values: np.ndarray) -> np.ndarray:
+    """Per value: ``not str(v).strip()`` (missing → True)."""
+    strs = bulk.exact_str(values)
+    out = np.empty(len(values), dtype=bool)
+    text = values[strs]
+    out[strs] = (text == "") | np.fromiter(map(str.isspace, text), dtype=bool, count=len(text))
+    if not strs.all():
+        out[~strs] = per_unique(values[~strs], lambda v: not str(v).strip(), True).astype(bool)
+    return out
 
 
-def _ci_rows(counterparties: pd.DataFrame) -> pd.DataFrame:
-    values = _col(counterparties, "КонтактнаяИнформация", None).reset_index(drop=True)
-    exploded = values.explode()
-    exploded = exploded[exploded.notna()]
-    items = exploded.to_numpy(dtype=object)
-    rows = {"pos": exploded.index.to_numpy(dtype=np.int64)}
-    for name, source in _CI_FIELDS.items():
-        rows[name] = np.array([d.get(source) if isinstance(d, dict) else None for d in items], dtype=object)
-    frame = pd.DataFrame(rows)
-    frame["line"] = pd.to_numeric(frame["line"], errors="coerce").fillna(0).astype(np.int64)
-    frame["kind"] = per_unique(frame["kind"], lambda v: str(v).lower())
-    return frame
+def _line_numbers(values: np.ndarray) -> np.ndarray:
+    """``LineNumber`` as int64 (not a number → 0)."""
+    if set(map(type, values)) <= {int}:
+        try:
+            return np.fromiter(values, dtype=np.int64, count=len(values))
+        except OverflowError:
+            pass
+    return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").fillna(0).astype(np.int64).to_numpy()
+
+
+def _lower_stripped(values: Any) -> np.ndarray:
+    return _bulk(values, bulk.lower_stripped, lambda v: str(v).strip().lower())
 
 
 def _by_ref(mapping: Mapping[str, str] | pd.Series) -> pd.Series:
     series = pd.Series(mapping, dtype=object) if isinstance(mapping, Mapping) else mapping.astype(object)
-    series.index = pd.Index(per_unique(series.index.to_numpy(dtype=object), lambda k: str(k).strip().lower()))
-    series = series[~series.index.duplicated()]
-    return pd.Series(per_unique(series, lambda v: str(v).strip()), index=series.index)
+    index = pd.Index(_lower_stripped(series.index.to_numpy(dtype=object)))
+    if not index.is_unique:  # the hash table built here serves the lookups too
+        keep = ~index.duplicated()
+        series, index = series[keep], index[keep]
+    return pd.Series(per_unique(series, lambda v: str(v).strip()), index=index)
+
+
+def _lookup(keys: np.ndarray, table: pd.Series) -> pd.Series:
+    """``pd.Series(keys).map(table)`` (``table`` has a unique index); no hashing when the two are aligned."""
+    index = table.index.to_numpy(dtype=object)
+    if len(index) == len(keys) and bool((index == keys).all()):
+        return pd.Series(table.to_numpy(dtype=object))
+    return pd.Series(keys).map(table)
 
 
 def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[str, str] | None = None, *,
@@ -691,9 +879,9 @@ def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[s
     n = len(frame)
     if n == 0:
         return Normalized(md.empty_party_frame(), [])
-    ref = per_unique(frame["Ref_Key"], lambda v: str(v).strip().lower())
+    ref = _lower_stripped(frame["Ref_Key"])
     keys = _prefixed("counterparty:", ref)
-    yur = per_unique(_col(frame, "ЮрФизЛицо", None), str)
+    yur = _as_text(_col(frame, "ЮрФизЛицо", None))
     kind = pd.Series(yur).map(ONEC_KINDS).fillna(md.UNKNOWN).to_numpy(dtype=object)
     issues.add(keys, "kind", yur, "unknown_kind", kind == md.UNKNOWN)
     inn, kpp = _compact(_col(frame, "ИНН", None)), _compact(_col(frame, "КПП", None))
@@ -702,33 +890,39 @@ def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[s
     issues.add(keys, "inn", inn, "no_inn", (inn == "") & ((kind == md.LEGAL) | (kind == md.SOLE_PROPRIETOR)))
     kpp = _checked_kpp(keys, kpp, kind, issues)
 
-    rows = _ci_rows(frame)
-    typ = rows["type"].to_numpy(dtype=object)
-    shown = rows["shown"].to_numpy(dtype=object)
-    blank = per_unique(shown, lambda v: not str(v).strip(), True).astype(bool)
-    sel = typ == CI_PHONE
-    raw = np.where(blank, rows["phone"].to_numpy(dtype=object), shown)
-    phones, raw_phones = _multivalue(n, rows["pos"].to_numpy()[sel], rows["line"].to_numpy()[sel], raw[sel], keys,
-                                     "phones", normalize_phone, "invalid_phone", issues)
-    sel = typ == CI_EMAIL
-    raw = np.where(blank, rows["email"].to_numpy(dtype=object), shown)
-    emails, raw_emails = _multivalue(n, rows["pos"].to_numpy()[sel], rows["line"].to_numpy()[sel], raw[sel], keys,
-                                     "emails", normalize_email, "invalid_email", issues)
+    ci = _Items(_col(frame, "КонтактнаяИнформация", None))
+    typ, shown, line = ci.get("Тип"), ci.get("Представление"), _line_numbers(ci.get("LineNumber"))
+    found = {}
+    for name, tip, fallback, one, kernel, reason in (
+            ("phones", CI_PHONE, "НомерТелефона", normalize_phone, _phone_kernel, "invalid_phone"),
+            ("emails", CI_EMAIL, "АдресЭП", normalize_email, _email_kernel, "invalid_email")):
+        sel = np.flatnonzero(typ == tip)
+        raw = shown[sel]
+        blank = _blank_text(raw)  # an empty presentation: the value is in the row's own field
+        if blank.any():
+            raw[blank] = ci.get(fallback, sel[blank])
+        found[name] = _multivalue(n, ci.pos[sel], line[sel], raw, keys, name, one, kernel, reason, issues)
+    (phones, raw_phones), (emails, raw_emails) = found["phones"], found["emails"]
     legal = np.full(n, "", dtype=object)
     if legal_address_kind:
-        addr = rows[(typ == CI_ADDRESS) & (rows["kind"].to_numpy(dtype=object) == legal_address_kind.lower())]
-        addr = addr.sort_values(["pos", "line"], kind="stable").drop_duplicates("pos")
-        legal[addr["pos"].to_numpy()] = normalize_text(addr["shown"])
+        sel = np.flatnonzero(typ == CI_ADDRESS)
+        sel = sel[per_unique(ci.get("Вид_Key", sel), lambda v: str(v).lower()) == legal_address_kind.lower()]
+        pos, lines = ci.pos[sel], line[sel]
+        if not np.all((pos[1:] > pos[:-1]) | ((pos[1:] == pos[:-1]) & (lines[1:] >= lines[:-1]))):
+            order = np.lexsort((lines, pos))  # stable: the first row by LineNumber, then as listed
+            sel, pos = sel[order], pos[order]
+        first = np.r_[True, pos[1:] != pos[:-1]] if len(pos) else np.zeros(0, dtype=bool)
+        legal[pos[first]] = normalize_text(shown[sel[first]])
 
     manager = np.full(n, "", dtype=object)
     if manager_by_ref is not None:
-        user_ref = pd.Series(ref).map(_by_ref(manager_by_ref))
+        user_ref = _lookup(ref, _by_ref(manager_by_ref))
         user_ref = pd.Series(per_unique(user_ref, lambda v: str(v).strip().lower(), None))
         manager = user_ref.map(_users(users, "Ref_Key")).fillna("").to_numpy(dtype=object)
         issues.add(keys, "manager", user_ref, "unknown_manager", (manager == "") & user_ref.notna().to_numpy())
     link = np.full(n, "", dtype=object)
     if link_by_ref is not None:
-        link = pd.Series(ref).map(_by_ref(link_by_ref)).fillna("").to_numpy(dtype=object)
+        link = _lookup(ref, _by_ref(link_by_ref)).fillna("").to_numpy(dtype=object)
     if "modified_at" in frame.columns:
         modified_at, _ = _modified(frame["modified_at"])
     else:
@@ -737,7 +931,7 @@ def normalize_onec(counterparties: pd.DataFrame, users: pd.DataFrame | Mapping[s
         "key": keys, "side": md.ONEC, "entity": md.COUNTERPARTY, "kind": kind,
         "name": _text(frame, "Description"), "full_name": _text(frame, "НаименованиеПолное"),
         "inn": inn, "kpp": kpp, "phones": phones, "emails": emails, "legal_address": legal, "manager": manager,
-        "modified_at": modified_at, "version": per_unique(_col(frame, "DataVersion", None), str),
+        "modified_at": modified_at, "version": _as_text(_col(frame, "DataVersion", None)),
         "link": link, "origin": "", "deleted": _col(frame, "DeletionMark", False).fillna(False).astype(bool).to_numpy(),
         "inn_valid": (inn != "") & (problems == ""), "raw_phones": raw_phones, "raw_emails": raw_emails,
     })

@@ -148,3 +148,21 @@ def test_vectorized_over_many_pairs(n):
     r = diff(pairs, b24, onec, FieldRules(), base)
     assert r.decisions["reason"].tolist() == ["non_owner_reverted"] * n
     assert len(r.rejected_edits) == n
+
+
+def test_newest_clearing_is_reported_for_its_own_pair_only():
+    # three pairs, the last one's name cleared in Bitrix24 since the baseline: the empty winner is not
+    # written (no allow_clear) and exactly that pair's clearing is reported, not rows of other pairs
+    names = {1: "ООО «Ромашка»", 2: "ООО «Лютик»", 3: "ООО «Василёк»"}
+    keys = {k: (f"company:{k}", f"counterparty:{ref(k)}") for k in names}
+    pairs = pd.DataFrame({"b24_key": [b for b, _ in keys.values()], "onec_key": [o for _, o in keys.values()],
+                          "matched_by": "stored_link"})
+    b24 = frame(*(party(keys[k][0], name="" if k == 3 else name, modified_at=LATE) for k, name in names.items()))
+    onec = frame(*(party(keys[k][1], name=name, modified_at=EARLY) for k, name in names.items()))
+    baseline = pd.DataFrame([{"b24_key": keys[k][0], "onec_key": keys[k][1], "field": "name", "value": name}
+                             for k, name in names.items()])
+    r = diff(pairs, b24, onec, NEWEST_NAMES, baseline)
+    assert r.decisions.empty
+    assert [(e.b24_key, e.onec_key, e.field, e.edited_on, e.edited_value, e.kept_value, e.owner, e.reason)
+            for e in r.rejected_edits] == [
+        ("company:3", f"counterparty:{ref(3)}", "name", "bitrix24", "", "ООО «Василёк»", "newest", "clear_not_allowed")]
