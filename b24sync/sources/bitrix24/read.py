@@ -129,12 +129,18 @@ def _export_by_offset(client: Bitrix24Client, spec: EntitySpec, fields: list[str
             progress(len(page))
     total = first.total or 0
     starts = list(range(PAGE, total, PAGE))
-    for chunk in range(0, len(starts), commands_per_batch):
-        commands = {f"s{start}": (spec.list, {**base, "start": start})
-                    for start in starts[chunk:chunk + commands_per_batch]}
+    while starts:
+        chunk, starts = starts[:commands_per_batch], starts[commands_per_batch:]
+        commands = {f"s{start}": (spec.list, {**base, "start": start}) for start in chunk}
         batch = client.batch(commands)
-        for key in commands:
+        for index, key in enumerate(commands):
             if key in batch.errors:
+                if isinstance(batch.errors[key], OperationTimeLimit):
+                    # every page here is counted: a big offset read can spend the method's operating
+                    # time; the pages from this one on are read again once the method is unblocked
+                    client.gate.block(spec.list)
+                    starts = chunk[index:] + starts
+                    break
                 raise batch.errors[key]
             page = _items(spec, batch.result.get(key))
             if page:
