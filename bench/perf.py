@@ -11,7 +11,9 @@ interpreter each: its own leaky bucket, its own peak RSS). Rows:
    same records from the same emulator, one after another, the portal's bucket drained before each
    (``as_list()`` is given ``order={"ID": "ASC"}``, as in its docs: offset pages of an unordered
    list overlap, and the emulator shuffles unordered lists as a database without ``ORDER BY`` may).
-   Floors: requests ⌈N / 2,500⌉ (50 commands of 50 rows per ``batch``); seconds: what a client
+   Floors: requests ⌊N / 2,500⌋ + 1 (50 commands of 50 rows per ``batch``; a reader that does not
+   count the table first — counting costs more than a page, see docs/performance.md — learns of the
+   end only from a page that comes back short, one more request when N is a multiple); seconds: what a client
    that costs nothing itself would take, sending the floor's requests one after another, each let
    through by the leaky bucket and answered in the emulator's median time per request of the run
    (measured inside the emulator: its handling plus any modelled wait). Each client runs
@@ -19,9 +21,9 @@ interpreter each: its own leaky bucket, its own peak RSS). Rows:
 2. Bitrix24 writes: W phone updates (``crm.contact.update``) sent by b24sync's batch writer.
    Floors: ⌈W / 50⌉ requests; seconds as in row 1.
 3. 1C OData read of N counterparties with their contact information (the fields ``reconcile``
-   reads), keyset pages of 1,000: requests against ⌈N / 1,000⌉, bytes, seconds, peak RSS; then 1 %
-   of them is changed and the incremental read (``(Ref_Key, DataVersion)`` scan + fetch of what
-   changed) is compared with the full read.
+   reads), keyset pages of 1,000: requests against ⌊N / 1,000⌋ + 1 (the end is a short page),
+   bytes, seconds, peak RSS; then 1 % of them is changed and the incremental read
+   (``(Ref_Key, DataVersion)`` scan + fetch of what changed) is compared with the full read.
 4. Only with ``--with-recon``: ``bench/recon_plan.py`` in a child process; its summary is shown
    when it prints a line this script can parse (see :func:`parse_recon`).
 5. A zero-change incremental ``reconcile`` on the sandbox (default 100,000 parties): a full first
@@ -43,6 +45,7 @@ Usage (from the repository root)::
     python bench/perf.py --quick               # small sizes, a smoke run of about two minutes
     python bench/perf.py --rows 1 --n 100000 --json perf.json
     python bench/perf.py --rows 6 --sizes 10000,100000
+    python bench/perf.py --merge row1.json row2.json …   # one table from rows run one at a time
     B24SYNC_LATENCY_SCALE=0.05 python bench/perf.py --rows 1 --realistic-latency
 
 The peers are a bench-only extra: ``pip install -e '.[bench]'``; a peer that is not installed is
@@ -666,12 +669,12 @@ def row_bitrix24_read(table: Table, n: int, peers: list[str], latency: bool, pee
     ours = out["clients"]["b24sync"]
     if "error" in ours:
         raise RuntimeError(f"b24sync read failed: {ours['error']}")
-    floor_requests = math.ceil(n / ROWS_PER_REQUEST)
+    floor_requests = n // ROWS_PER_REQUEST + 1  # the end shows only as a short page
     floor_s = serial_floor(floor_requests, ours["server_median_s"])
     bucket = bucket_floor(floor_requests)
     ok_records = ours["records"] == n == ours["complete"] == ours["distinct"] and ours["rejected"] == 0
     label = f"B24 read {n:,} contacts"
-    table.add("1", f"{label}: requests", f"{ours['requests']}", f"⌈N/2,500⌉ = {floor_requests}",
+    table.add("1", f"{label}: requests", f"{ours['requests']}", f"⌊N/2,500⌋+1 = {floor_requests}",
               _ratio(ours["requests"], floor_requests), "≤ 1.02",
               ours["requests"] <= 1.02 * floor_requests and ok_records)
     table.add("1", f"{label}: wall s", f"{ours['seconds']:.1f}",
@@ -746,10 +749,10 @@ def row_onec_read(table: Table, n: int, latency: bool) -> dict[str, Any]:
             raise RuntimeError(f"1C incremental read failed: {incremental['error']}")
         print(f"  onec-incremental: {json.dumps(incremental)}", flush=True)
     records = server.info["records"]
-    floor_requests = math.ceil(records / ONEC_PAGE)
+    floor_requests = records // ONEC_PAGE + 1  # the end shows only as a short page
     label = f"1C read {records:,} counterparties"
     complete = full["records"] == records
-    table.add("3", f"{label}: requests", f"{full['client_requests']}", f"⌈N/1,000⌉ = {floor_requests}",
+    table.add("3", f"{label}: requests", f"{full['client_requests']}", f"⌊N/1,000⌋+1 = {floor_requests}",
               _ratio(full["client_requests"], floor_requests), "≤ 1.02",
               full["client_requests"] <= 1.02 * floor_requests and complete)
     table.add("3", f"{label}: s · MB · peak RSS MB",
@@ -911,7 +914,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--with-recon", action="store_true", help="row 4: run bench/recon_plan.py")
     parser.add_argument("--recon-n", type=int, help="row 4: parties a side for recon_plan.py (its default: 1M)")
     parser.add_argument("--json", type=Path, help="save every figure to this file")
+    parser.add_argument("--merge", type=Path, nargs="+", metavar="JSON",
+                        help="print one table from the --json files of earlier runs (rows run one at a time)")
     opts = parser.parse_args(argv)
+    if opts.merge:
+        merged = Table()
+        for path in opts.merge:
+            merged.rows += json.loads(path.read_text(encoding="utf-8"))["table"]
+        merged.rows.sort(key=lambda r: r["row"])  # stable: each row's lines keep their order
+        print(merged.render())
+        return 0
     sizes = dict(QUICK if opts.quick else FULL)
     for key, value in (("n", opts.n), ("writes", opts.writes), ("onec", opts.onec), ("zero", opts.zero_size)):
         if value:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from b24sync import messages as m
 from b24sync.config import Config
 from b24sync.errors import RemoteUnavailable, TransportError
+from b24sync.http.jsonbody import response_json
 from b24sync.http.ratelimit import LeakyBucket, MethodGate, shared_bucket
 from b24sync.http.retry import RetryPolicy, RetryState
 from b24sync.http.transport import Timeouts, Transport
@@ -239,7 +240,7 @@ class Bitrix24Client:
             raise make_error("REDIRECT", t(m.B24_REDIRECT, method=method, location=redact(location)),
                              status=400, method=method)
         try:
-            body = response.json()
+            body = response_json(response)
         except ValueError:
             excerpt = redact(response.text[:120].replace("\n", " "))
             raise ServerError("NOT_JSON", t(m.B24_NOT_JSON, method=method, status=response.status_code,

@@ -78,7 +78,8 @@ def export(
     """
     spec = entity(entity_name)
     fields = _with_id(spec, select)
-    convert = record_converter(spec, frozenset(fields) & MULTIFIELDS)
+    convert = record_converter(spec, frozenset(fields) & MULTIFIELDS,
+                               None if any("*" in name for name in fields) else frozenset(fields))
     if not spec.keyset:
         yield from _export_by_offset(client, spec, fields, dict(filters or {}), convert, progress, commands_per_batch)
         return

@@ -74,18 +74,32 @@ def _int_list(value: Any) -> list[int]:
 def _multifield(value: Any) -> list[dict[str, Any]]:
     if not value:
         return []
-    items = value.values() if isinstance(value, dict) else value
-    return [{**item, "ID": int(item["ID"])} if "ID" in item else dict(item) for item in items]
+    items = list(value.values()) if isinstance(value, dict) else value
+    if not isinstance(items, list):
+        raise TypeError("not a list of multifield values")
+    for item in items:  # in place: the record is the answer's own, converted once
+        if not isinstance(item, dict):
+            raise TypeError("not a multifield value")
+        if "ID" in item:
+            item["ID"] = int(item["ID"])
+    return items
 
 
-def record_converter(spec: EntitySpec, multifields: frozenset[str] = frozenset()):
-    """Build a function that converts one raw record of ``spec`` in place and returns it."""
+def record_converter(spec: EntitySpec, multifields: frozenset[str] = frozenset(),
+                     selected: frozenset[str] | None = None):
+    """Build a function that converts one raw record of ``spec`` in place and returns it.
+
+    ``selected``: the fields the read asked for (``None``: any); the typed fields not among them are
+    left out of the per-record work — a read of five fields should not test thirty on every record.
+    """
     plan: list[tuple[str, Any]] = []
     plan += [(name, _int) for name in spec.types.ints]
     plan += [(name, _int_list) for name in spec.types.int_lists]
     plan += [(name, _money) for name in spec.types.money]
     plan += [(name, _bool) for name in spec.types.bools]
     plan += [(name, _datetime) for name in spec.types.datetimes]
+    if selected is not None:
+        plan = [(name, fn) for name, fn in plan if name in selected]
     wanted_multi = tuple(sorted(multifields & MULTIFIELDS))
     id_field = spec.id_field
 

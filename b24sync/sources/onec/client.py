@@ -19,6 +19,7 @@ from typing import Any
 
 from b24sync import messages as m
 from b24sync.errors import RemoteUnavailable, TransportError
+from b24sync.http.jsonbody import response_json
 from b24sync.http.retry import RetryPolicy, RetryState
 from b24sync.http.transport import Timeouts, Transport
 from b24sync.i18n import t
@@ -137,7 +138,7 @@ class OneCClient:
             raise cls(status, "", t(m.ONEC_NOT_JSON, operation=operation, content_type=ctype or "?", status=status,
                                     excerpt=_excerpt(response.text)), operation=operation, record=record)
         try:
-            return response.json()
+            return response_json(response)
         except ValueError:
             raise ServerError(status, "", t(m.ONEC_NOT_JSON, operation=operation, content_type=ctype, status=status,
                                             excerpt=_excerpt(response.text)), operation=operation,

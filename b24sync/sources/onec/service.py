@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from b24sync import messages as m
 from b24sync.errors import RemoteError, RemoteUnavailable, TransportError
+from b24sync.http.jsonbody import response_json
 from b24sync.http.retry import RetryPolicy, RetryState
 from b24sync.http.transport import Timeouts, Transport
 from b24sync.i18n import t
@@ -65,7 +66,7 @@ class ServiceClient:
                 last = str(exc)
             else:
                 try:
-                    payload = response.json()
+                    payload = response_json(response)
                 except ValueError:
                     payload = None
                 if response.status_code < 400 and isinstance(payload, dict):

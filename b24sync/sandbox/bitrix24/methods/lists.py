@@ -295,7 +295,15 @@ def _narrow(table: Table, tree: Group) -> tuple[list[int], int, int, Group]:
     rest = Group("AND")
     for item in tree.items:
         if isinstance(item, Leaf) and item.column.name == "ID" and item.op in ("gt", "ge", "lt", "le") \
-                and item.values and item.values[0] is not None:
+                and item.values and (item.values[0] is None or (not isinstance(item.values[0], int | float)
+                                                                and str(item.values[0])[:1] > "9")):
+            # no usable number — e.g. an unresolved batch reference that became a whole result array
+            # (None here): the row-by-row test would answer the same for every row (no bound: nothing;
+            # a text above every digit: greater than any ID), so it is answered without the scan
+            if item.values[0] is None or item.op in ("gt", "ge"):
+                lo = hi
+        elif isinstance(item, Leaf) and item.column.name == "ID" and item.op in ("gt", "ge", "lt", "le") \
+                and item.values and isinstance(item.values[0], int | float):
             bound = item.values[0]
             if item.op == "gt":
                 lo = max(lo, bisect_right(ids, bound))
