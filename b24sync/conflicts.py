@@ -2,10 +2,17 @@
 
 A run never guesses (docs/reconciliation.md §2); what it refused to decide is kept in the state
 (``conflicts``) with the facts of each record, so ``b24sync conflicts`` can show them without reading
-either system. The resolution a person makes after looking at both records is a link by hand: the
-two records are linked in the state (``resolutions`` keeps who decided what and when), and the next
-``reconcile`` treats the pair like any stored link — it stamps ``UF_CRM_1C_ID`` and syncs the fields
-by their owners; the other records of the group stay held back as ``already_linked``.
+either system. A person resolves a conflict in one of two ways, each recorded in ``resolutions`` (what was decided
+and when):
+
+- *who is who* (duplicates, ambiguous keys): a link by hand. The two records are linked in the state,
+  and the next ``reconcile`` treats the pair like any stored link — it stamps ``UF_CRM_1C_ID`` and
+  syncs the fields by their owners; the other records of the group stay held back as
+  ``already_linked``.
+- *which value* (``field_undecided``: a field both sides changed with no way to tell the newer edit,
+  or a value that fails its checks): a side is picked. Its current value is written to the other
+  side at once, after the plan is shown — an ordinary update with the record's version as its
+  precondition — so both sides agree and the next run has nothing to decide.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -25,10 +33,16 @@ from b24sync.errors import B24SyncError
 from b24sync.extract import COUNTERPARTIES
 from b24sync.i18n import t
 from b24sync.lock import RunLock
+from b24sync.recon import model as md
+from b24sync.recon.diff import jsonable
 from b24sync.recon.model import Conflict
+from b24sync.recon.plan import Plan, with_operations
 from b24sync.state import State
 
 ENTITIES = ("company", "contact")
+
+
+SIDES = {"bitrix24": md.B24, "1c": md.ONEC, "onec": md.ONEC}
 
 
 class ResolutionRefused(B24SyncError):
@@ -147,4 +161,108 @@ def link_by_hand(config: Config, b24_key: str, onec_ref: str) -> list[str]:
         return concerned
 
 
-__all__ = ["OpenConflict", "ResolutionRefused", "conflict_rows", "link_by_hand", "open_conflicts", "refresh"]
+def find_conflict(state: State, conflict: str) -> OpenConflict:
+    """The open conflict whose id is ``conflict`` or starts with it (at least 6 characters)."""
+    found = [c for c in open_conflicts(state) if len(conflict) >= 6 and c.conflict_id.startswith(conflict)]
+    if len(found) != 1:
+        raise ResolutionRefused(t(m.CONFLICTS_NO_SUCH, conflict=conflict, count=len(found)))
+    return found[0]
+
+
+@dataclass
+class PickPlan:
+    """The write that makes both sides hold the picked side's value (``plan`` is empty when they agree)."""
+
+    conflict: OpenConflict
+    side: str
+    field: str
+    value: Any
+    plan: Plan
+
+
+def _same(a: Any, b: Any) -> bool:
+    a, b = jsonable(a), jsonable(b)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return sorted(map(str, a)) == sorted(map(str, b))
+    return (a or None) == (b or None)
+
+
+def plan_pick(conflict: OpenConflict, side: str, b24: pd.DataFrame, onec: pd.DataFrame) -> PickPlan:
+    """The update that writes ``side``'s current value of the conflict's field to the other side.
+
+    ``b24`` / ``onec``: the normalized party frames as read now. Refused for a conflict about who is
+    who (those are resolved by a link), for a side whose value is the one that fails its checks, and
+    for records that are gone.
+    """
+    from b24sync.manual import value_update
+
+    if conflict.kind != "field_undecided":
+        raise ResolutionRefused(t(m.CONFLICTS_PICK_NOT_FIELD, conflict=conflict.conflict_id))
+    if side not in SIDES:
+        raise ResolutionRefused(t(m.CONFLICTS_PICK_BAD_SIDE, side=side))
+    source = SIDES[side]
+    target = md.ONEC if source == md.B24 else md.B24
+    name = str(conflict.detail["field"])
+    b24_key, onec_key = conflict.records
+    rows = {}
+    for where, key, frame in ((md.B24, b24_key, b24), (md.ONEC, onec_key, onec)):
+        hit = frame[frame["key"] == key]
+        if hit.empty:
+            raise ResolutionRefused(t(m.CONFLICTS_MISSING, record=key))
+        rows[where] = hit.iloc[0]
+    value = jsonable(rows[source][name])
+    if conflict.reason == "invalid_value" and _same(value, conflict.detail.get("value")):
+        raise ResolutionRefused(t(m.CONFLICTS_PICK_INVALID, side=side, field=name, value=value))
+    now = datetime.now(UTC)
+    plan = Plan(plan_id="", created_at=now, operations=())
+    current = rows[target]
+    if not _same(current[name], value):
+        entity = md.COUNTERPARTY if target == md.ONEC else b24_key.partition(":")[0]
+        key = b24_key if target == md.B24 else onec_key
+        op = value_update(target, entity, md.record_id(key), {"b24_key": b24_key, "onec_key": onec_key},
+                          {name: {"before": jsonable(current[name]), "after": value, "reason": "picked"}},
+                          "picked", current)
+        plan = with_operations(plan, [op])
+    return PickPlan(conflict, side, name, value, plan)
+
+
+def prepare_pick(config: Config, conflict: str, side: str, progress: Callable[..., Any] | None = None) -> PickPlan:
+    """Read both systems in full (no writes) and plan the pick of ``side`` in ``conflict``."""
+    from b24sync.pipeline import prepare
+    from b24sync.reconcile import clients
+
+    state = State(config.state_path)
+    found = find_conflict(state, conflict)
+    if side not in SIDES:
+        raise ResolutionRefused(t(m.CONFLICTS_PICK_BAD_SIDE, side=side))
+    if found.kind != "field_undecided":
+        raise ResolutionRefused(t(m.CONFLICTS_PICK_NOT_FIELD, conflict=found.conflict_id))
+    b24, onec, _ = clients(config)
+    prepared = prepare(config, state, b24, onec, full=True, progress=progress, keep_frames=True)
+    assert prepared.frames is not None
+    return plan_pick(found, side, *prepared.frames)
+
+
+def apply_pick(config: Config, picked: PickPlan, progress: Callable[[int], None] | None = None) -> Any:
+    """Write the picked value (if the sides differ) and record the resolution; returns the apply report.
+
+    The conflict is closed only when the write is done (or there was nothing to write); a stale or
+    failed write leaves it open, to be picked again after the next full read.
+    """
+    from b24sync.manual import apply_as_run
+
+    conflict = picked.conflict
+    b24_key, onec_key = conflict.records
+
+    def record(report: Any) -> None:
+        if report.ok and not report.stale:
+            state = State(config.state_path)
+            with state.atomic():
+                state.add_resolution(conflict.conflict_id, f"pick:{SIDES[picked.side]}", b24_key, onec_key)
+                state.close_conflict(conflict.conflict_id)
+
+    return apply_as_run(config, picked.plan, f"conflicts pick {conflict.conflict_id}", progress, after=record)
+
+
+__all__ = ["OpenConflict", "PickPlan", "ResolutionRefused", "apply_pick", "conflict_rows", "find_conflict",
+           "link_by_hand", "open_conflicts", "plan_pick", "prepare_pick", "refresh"]

@@ -597,9 +597,9 @@ SNAPSHOT_DONE = N_("{frames} frame(s), {rows} record(s) read, {requests} request
 
 # --- conflicts -----------------------------------------------------------------------------------
 CONFLICTS_HELP = N_("List the conflicts the last full run held back, with the records on each side; "
-                    "resolve one by linking two records by hand.\n\nExamples: b24sync conflicts; "
-                    "b24sync conflicts --refresh; b24sync conflicts link company:42 "
-                    "5f0c3e1a-8d2b-4c6e-9a71-0b3d2e4f6a88")
+                    "resolve one by linking two records by hand, or by picking the side whose value wins."
+                    "\n\nExamples: b24sync conflicts; b24sync conflicts --refresh; b24sync conflicts link "
+                    "company:42 5f0c3e1a-8d2b-4c6e-9a71-0b3d2e4f6a88; b24sync conflicts pick 3fa2c1 --side 1c")
 CONFLICTS_OPT_REFRESH = N_("Read both systems in full first (no writes) and store what is open now.")
 CONFLICTS_OPT_FORMAT = N_("Output format: text (tables) or json.")
 CONFLICTS_LINK_HELP = N_("Link a Bitrix24 company or contact and a 1C counterparty you have checked are the "
@@ -615,7 +615,8 @@ CONFLICTS_COL_RECORD = N_("record")
 CONFLICTS_COL_NAME = N_("name")
 CONFLICTS_COL_INN = N_("INN / KPP")
 CONFLICTS_COL_CONTACTS = N_("e-mails, phones")
-CONFLICTS_NEXT = N_("To link two records you have checked: b24sync conflicts link BITRIX24_KEY 1C_REF_KEY")
+CONFLICTS_NEXT = N_("To link two records you have checked: b24sync conflicts link BITRIX24_KEY 1C_REF_KEY. "
+                    "To settle a field both sides changed: b24sync conflicts pick ID --side bitrix24|1c")
 CONFLICTS_BAD_B24_KEY = N_("{key!r} is not a Bitrix24 record: write company:ID or contact:ID.")
 CONFLICTS_BAD_ONEC_REF = N_("{ref!r} is not a 1C Ref_Key: write the counterparty's GUID, e.g. "
                             "5f0c3e1a-8d2b-4c6e-9a71-0b3d2e4f6a88.")
@@ -625,6 +626,25 @@ CONFLICTS_KIND_MISMATCH = N_("{b24} and {onec} cannot be one party: the 1C count
                              "contact pairs with ФизЛицо, a company with the others). Nothing changed.")
 CONFLICTS_LINKED = N_("Linked {b24} ⇄ {onec} (resolves {count} open conflict(s)). The next reconcile stamps "
                       "UF_CRM_1C_ID and syncs the fields.")
+CONFLICTS_PICK_HELP = N_("Settle a field both sides changed (or whose value fails its checks) by picking the side "
+                         "whose current value wins: it is written to the other side after the plan is shown.\n\n"
+                         "Examples:\nb24sync conflicts pick 3fa2c1 --side 1c --dry-run\n"
+                         "b24sync conflicts pick 3fa2c1d09e7b --side bitrix24 --yes")
+CONFLICTS_ARG_CONFLICT = N_("The conflict's id as b24sync conflicts shows it (at least its first 6 characters).")
+CONFLICTS_OPT_SIDE = N_("The side whose value wins: bitrix24 or 1c.")
+CONFLICTS_OPT_DRY_RUN = N_("Show the write, make none.")
+CONFLICTS_OPT_YES = N_("Do not ask for confirmation.")
+CONFLICTS_NO_SUCH = N_("{conflict!r} names {count} open conflict(s); give the id (or its first 6+ characters) of "
+                       "exactly one, as b24sync conflicts lists them.")
+CONFLICTS_PICK_NOT_FIELD = N_("Conflict {conflict} is about which records are the same party, not about a value: "
+                              "resolve it with b24sync conflicts link, or by merging the duplicates.")
+CONFLICTS_PICK_BAD_SIDE = N_("{side!r} is not a side: write bitrix24 or 1c.")
+CONFLICTS_PICK_INVALID = N_("The {field} on {side} is {value!r}, the value that fails its checks: pick the other "
+                            "side, or correct it by hand.")
+CONFLICTS_PICK_TITLE = N_("Conflict {conflict}: {field} of {b24} / {onec}; {side} wins with {value!r}.")
+CONFLICTS_PICK_AGREE = N_("Both sides already hold this value: nothing to write; the conflict is closed.")
+CONFLICTS_PICK_CONFIRM = N_("Write this value to the other side?")
+CONFLICTS_PICK_OPEN = N_("The conflict stays open: the write did not go through (see above).")
 
 # --- revert --------------------------------------------------------------------------------------
 REVERT_HELP = N_("Put back the values a run wrote (from the journal's before-images), after showing the plan. "

@@ -29,13 +29,13 @@ from b24sync.config import Config
 from b24sync.errors import B24SyncError
 from b24sync.i18n import t
 from b24sync.journal import DONE
+from b24sync.manual import apply_as_run, value_update
 from b24sync.recon.diff import jsonable
-from b24sync.recon.model import SET_FIELDS, SYNC_FIELDS
-from b24sync.recon.plan import Operation, Plan, b24_multifield_patch, make_operation, with_operations
+from b24sync.recon.model import SYNC_FIELDS
+from b24sync.recon.plan import Operation, Plan, with_operations
 from b24sync.state import State
 
 PARTIES = ("company", "contact", "counterparty")
-MULTIFIELD = {"phones": "PHONE", "emails": "EMAIL"}
 
 
 class RevertRefused(B24SyncError):
@@ -115,16 +115,7 @@ def plan_revert(ops: list[Operation], b24: pd.DataFrame, onec: pd.DataFrame, run
             fields[name] = {"before": jsonable(current[name]), "after": change["before"], "reason": "revert"}
         if not fields:
             continue
-        patch: dict[str, Any] = {}
-        if op.target == "bitrix24":
-            for name in SET_FIELDS & set(fields):
-                target = fields[name]["after"] or []
-                patch[MULTIFIELD[name]] = b24_multifield_patch(name, current[f"raw_{name}"], target)
-            precondition = {"DATE_MODIFY": jsonable(current["version"])}
-        else:
-            precondition = {"DataVersion": current["version"]}
-        out.append(make_operation("update", op.target, op.entity, op.target_id, dict(op.key), fields, "revert",
-                                  precondition, patch))
+        out.append(value_update(op.target, op.entity, str(op.target_id), op.key, fields, "revert", current))
     revert.plan = with_operations(revert.plan, out)
     return revert
 
@@ -147,23 +138,7 @@ def prepare_revert(config: Config, run: str, progress: Callable[..., Any] | None
 
 def apply_revert(config: Config, revert: RevertPlan, progress: Callable[[int], None] | None = None) -> Any:
     """Apply a revert plan through the journal, as a run of its own; returns the apply report."""
-    from b24sync.apply import Applier
-    from b24sync.journal import Journal
-    from b24sync.lock import RunLock
-    from b24sync.reconcile import clients
-
-    with RunLock(config.state_path, "revert"):
-        state = State(config.state_path)
-        run_id = state.start_run(f"revert {revert.run_id}")
-        b24, onec, service = clients(config)
-        applier = Applier(Journal(state, run_id), b24, onec, service=service, write_via=config.onec.write_via,
-                          progress=progress)
-        applier.resolve_in_doubt()
-        report = applier.apply(revert.plan)
-        state.finish_run(run_id, "ok" if report.ok else "partial",
-                         {**revert.plan.summary, "done": len(report.done), "failed": len(report.failed),
-                          "stale": len(report.stale)})
-        return report
+    return apply_as_run(config, revert.plan, f"revert {revert.run_id}", progress)
 
 
 __all__ = ["RevertPlan", "RevertRefused", "apply_revert", "done_operations", "find_run", "plan_revert",

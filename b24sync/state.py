@@ -236,6 +236,10 @@ class State:
     def open_conflicts(self) -> list[dict[str, Any]]:
         return list(self.db["conflicts"].rows_where(order_by="kind, reason, records"))
 
+    def close_conflict(self, conflict_id: str) -> None:
+        """A conflict resolved by a write: off the open list until a full run finds it again."""
+        self.db.execute("delete from conflicts where conflict_id = ?", [conflict_id])
+
     def add_resolution(self, conflict_id: str, action: str, b24_key: str, onec_key: str) -> None:
         with self.atomic():
             self.db["resolutions"].insert({"conflict_id": conflict_id, "action": action, "b24_key": b24_key,

@@ -77,3 +77,43 @@ def link(
     onec_key = "counterparty:" + onec_ref.removeprefix("counterparty:")
     Console().print(t(m.CONFLICTS_LINKED, b24=b24_key, onec=onec_key, count=len(concerned)), markup=False,
                     highlight=False)
+
+
+@conflicts_app.command("pick", help=t(m.CONFLICTS_PICK_HELP))
+def pick(
+    ctx: typer.Context,
+    conflict: Annotated[str, typer.Argument(metavar="CONFLICT_ID", help=t(m.CONFLICTS_ARG_CONFLICT))],
+    side: Annotated[str, typer.Option("--side", help=t(m.CONFLICTS_OPT_SIDE))],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help=t(m.CONFLICTS_OPT_DRY_RUN))] = False,
+    yes: Annotated[bool, typer.Option("--yes", help=t(m.CONFLICTS_OPT_YES))] = False,
+) -> None:
+    from b24sync import conflicts as lib
+    from b24sync.cli.reconcile import _report
+    from b24sync.exitcodes import ExitCode
+    from b24sync.render import plan_table
+
+    config = load_config(ctx.obj.config)
+    console = Console()
+    picked = lib.prepare_pick(config, conflict, side.lower())
+    b24_key, onec_key = picked.conflict.records
+    console.print(t(m.CONFLICTS_PICK_TITLE, conflict=picked.conflict.conflict_id, field=picked.field, b24=b24_key,
+                    onec=onec_key, side=side.lower(), value=picked.value), markup=False, highlight=False)
+    count = len(picked.plan.operations)
+    if count:
+        plan_table(console, picked.plan)
+    elif not dry_run:
+        lib.apply_pick(config, picked)
+        console.print(t(m.CONFLICTS_PICK_AGREE), markup=False, highlight=False)
+        return
+    if dry_run:
+        console.print(t(m.DRY_RUN_DONE, count=count), markup=False, highlight=False)
+        return
+    if not yes and not typer.confirm(t(m.CONFLICTS_PICK_CONFIRM), default=False):
+        console.print(t(m.REVERT_DECLINED), markup=False, highlight=False)
+        return
+    report = lib.apply_pick(config, picked)
+    code = _report(report, "table")
+    if not (report.ok and not report.stale):
+        console.print(t(m.CONFLICTS_PICK_OPEN), markup=False, highlight=False)
+    if code != int(ExitCode.OK):
+        raise typer.Exit(code)
