@@ -47,6 +47,7 @@ ONEC_KIND = {"legal": "ЮрЛицо", "sole_proprietor": "Индивидуаль
 DOCUMENTS = {"order": "deal", "interest": "lead"}  # operation entity → the Bitrix24 record it comes from
 B24_DOCUMENTS = ("deal", "smart_invoice", "invoice_legacy")  # written to Bitrix24 from 1C documents
 PARTNER_NS = uuid.UUID("0b3c2d9e-7f64-4e0b-9c51-2a4d6e8f1b24")
+ALREADY_EXISTS = "15"  # 1C: «Сущность с таким ключом уже существует»
 
 
 @dataclass
@@ -356,17 +357,16 @@ class Applier:
             actual = result["counterparty"]["ref"]
             self.actual_refs[str(op.target_id)] = actual
             return actual
+        # Both keys are derived from the Bitrix24 record, so a create that an earlier, interrupted run
+        # made (its answer lost) is refused as «already exists» (code 15) rather than duplicated:
+        # the POST goes first and that refusal is taken as done — no look-up before every create.
         ref = str(op.target_id)
-        if self.onec.get(COUNTERPARTIES, ref) is not None:  # created by an earlier, interrupted run
-            return ref
         partner_ref = str(uuid.uuid5(PARTNER_NS, ref))
-        made_partner = self.onec.get(PARTNERS, partner_ref) is None
-        if made_partner:
-            partner = {"Ref_Key": partner_ref, "Description": name, "ЮрФизЛицо": PARTNER_KIND[kind], "Клиент": True}
-            manager = self.onec_user(_after(op, "manager"))
-            if manager:
-                partner["ОсновнойМенеджер_Key"] = manager
-            self.onec.create(PARTNERS, partner, record=str(op.key["b24_key"]))
+        partner = {"Ref_Key": partner_ref, "Description": name, "ЮрФизЛицо": PARTNER_KIND[kind], "Клиент": True}
+        manager = self.onec_user(_after(op, "manager"))
+        if manager:
+            partner["ОсновнойМенеджер_Key"] = manager
+        made_partner = _created(lambda: self.onec.create(PARTNERS, partner, record=str(op.key["b24_key"])))
         values: dict[str, Any] = {"Ref_Key": ref, "Description": name, "ЮрФизЛицо": ONEC_KIND[kind],
                                   "НаименованиеПолное": _after(op, "full_name") or name, "Партнер_Key": partner_ref}
         if _after(op, "inn"):
@@ -377,7 +377,8 @@ class Applier:
         if rows:
             values["КонтактнаяИнформация"] = rows
         try:
-            return self.onec.create(COUNTERPARTIES, values, record=str(op.key["b24_key"]))["Ref_Key"]
+            _created(lambda: self.onec.create(COUNTERPARTIES, values, record=str(op.key["b24_key"])))
+            return ref
         except OneCError:  # refused (an answer, not a lost one): the partner made for it would be left alone
             if made_partner:
                 self.onec.delete(PARTNERS, partner_ref)
@@ -645,5 +646,16 @@ def _missing(error: Any) -> bool:
     portal gives no code for it, only the text, which differs per entity."""
     return "not found" in str(getattr(error, "description", "")).lower()
 
+
+
+def _created(post: Callable[[], Any]) -> bool:
+    """Run a keyed POST: ``True`` when it made the object, ``False`` when the key already existed."""
+    try:
+        post()
+    except OneCError as exc:
+        if exc.code != ALREADY_EXISTS:
+            raise
+        return False
+    return True
 
 __all__ = ["ApplyReport", "Applier", "DONE", "FAILED", "PENDING", "STALE", "record_id"]
