@@ -514,9 +514,11 @@ OPT_FULL = N_("Read both systems in full instead of the changes since the last r
 OPT_ONLY = N_("Limit the run to these flows: companies, contacts, deals, leads, invoices, statuses "
               "(comma-separated).")
 OPT_PLAN_OUT = N_("Save the plan as JSON to FILE (owner-only), for review and 'b24sync apply FILE'.")
-OPT_FORMAT = N_("Output format of the plan on stdout: table, json or csv.")
+OPT_FORMAT = N_("Output format of the plan on stdout: table, summary (the counts only: for timers), json or csv.")
 OPT_MAX_CHANGES = N_("Refuse to write when the plan has more than N operations.")
-BAD_FORMAT = N_("--format must be table, json or csv, not {value!r}.")
+BAD_FORMAT = N_("--format must be table, summary, json or csv, not {value!r}.")
+PLAN_SUMMARY_LINE = N_("{conflicts} conflict(s), {rejected} rejected edit(s), {issues} issue(s); the records: "
+                       "b24sync conflicts, or the plan with --dry-run --format table.")
 BAD_ONLY = N_("--only takes companies, contacts, deals, leads, invoices and/or statuses, not {value!r}.")
 PLAN_NOT_READABLE = N_("Cannot read the plan {path}: {reason}")
 READING = N_("Reading {entity}")
@@ -602,6 +604,7 @@ CONFLICTS_HELP = N_("List the conflicts the last full run held back, with the re
                     "company:42 5f0c3e1a-8d2b-4c6e-9a71-0b3d2e4f6a88; b24sync conflicts pick 3fa2c1 --side 1c")
 CONFLICTS_OPT_REFRESH = N_("Read both systems in full first (no writes) and store what is open now.")
 CONFLICTS_OPT_FORMAT = N_("Output format: text (tables) or json.")
+CONFLICTS_BAD_FORMAT = N_("--format must be text or json, not {value!r}.")
 CONFLICTS_LINK_HELP = N_("Link a Bitrix24 company or contact and a 1C counterparty you have checked are the "
                          "same party; the next reconcile stamps UF_CRM_1C_ID and syncs the fields by owner.\n\n"
                          "Example:\n"

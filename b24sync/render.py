@@ -56,16 +56,20 @@ def _record(op: Operation) -> str:
     return str(op.key.get("b24_key") if op.target == "bitrix24" else op.key.get("onec_key"))
 
 
+def plan_summary(console: Console, plan: Plan) -> None:
+    """The counts only — per target and entity, then one line of conflicts, rejected edits and issues.
+
+    For scheduled runs: the journal in the state keeps every operation, and a timer's output in the
+    system journal should say what happened in a few lines, not a table per record.
+    """
+    _summary_table(console, plan)
+    console.print(t(m.PLAN_SUMMARY_LINE, conflicts=len(plan.conflicts), rejected=len(plan.rejected_edits),
+                    issues=len(plan.issues)), markup=False, highlight=False)
+
+
 def plan_table(console: Console, plan: Plan, max_rows: int = MAX_ROWS) -> None:
     """Summary per target and entity, then the operations, conflicts, rejected edits and issues."""
-    summary = Table(title=t(m.PLAN_TITLE, plan_id=plan.plan_id, total=len(plan.operations)))
-    for column in (m.COL_SIDE, m.COL_ENTITY, m.COL_CREATE, m.COL_UPDATE, m.COL_LINK):
-        summary.add_column(t(column), justify="right" if column in (m.COL_CREATE, m.COL_UPDATE, m.COL_LINK) else "left")
-    for target, entities in plan.summary.get("operations", {}).items():
-        for entity, counts in entities.items():
-            summary.add_row(target, entity, str(counts.get("create", 0)), str(counts.get("update", 0)),
-                            str(counts.get("link", 0)))
-    console.print(summary)
+    _summary_table(console, plan)
     _rows(console, t(m.OPS_TITLE), (m.COL_ACTION, m.COL_SIDE, m.COL_RECORD, m.COL_FIELDS, m.COL_REASON),
           [(op.action, f"{op.target} {op.entity}", _record(op), _changes(op), op.reason) for op in plan.operations],
           max_rows)
@@ -75,6 +79,17 @@ def plan_table(console: Console, plan: Plan, max_rows: int = MAX_ROWS) -> None:
           [(f"{r.b24_key} / {r.onec_key}", r.message()) for r in plan.rejected_edits], max_rows)
     _rows(console, t(m.ISSUES_TITLE), (m.COL_RECORD, m.COL_DETAIL),
           [(i.record_key, i.message()) for i in plan.issues], max_rows)
+
+
+def _summary_table(console: Console, plan: Plan) -> None:
+    summary = Table(title=t(m.PLAN_TITLE, plan_id=plan.plan_id, total=len(plan.operations)))
+    for column in (m.COL_SIDE, m.COL_ENTITY, m.COL_CREATE, m.COL_UPDATE, m.COL_LINK):
+        summary.add_column(t(column), justify="right" if column in (m.COL_CREATE, m.COL_UPDATE, m.COL_LINK) else "left")
+    for target, entities in plan.summary.get("operations", {}).items():
+        for entity, counts in entities.items():
+            summary.add_row(target, entity, str(counts.get("create", 0)), str(counts.get("update", 0)),
+                            str(counts.get("link", 0)))
+    console.print(summary)
 
 
 def _rows(console: Console, title: str, columns: Sequence[str], rows: list[tuple[str, ...]], max_rows: int) -> None:

@@ -25,9 +25,14 @@ from b24sync.i18n import t
 
 
 def last_success(db: sqlite3.Connection) -> dict[str, Any] | None:
-    """The most recent run that finished ``ok`` (command, started_at, finished_at), or ``None``."""
+    """The most recent sync that finished ``ok`` (command, started_at, finished_at), or ``None``.
+
+    A sync is what a timer or the receiver runs — ``reconcile``, ``apply PLAN``, ``events`` — so the
+    heartbeat does not look alive because someone picked a conflict or made a revert by hand.
+    """
     try:
         row = db.execute("select command, started_at, finished_at from runs where status = 'ok' "
+                         "and (command in ('reconcile', 'events') or command like 'apply %') "
                          "and coalesce(finished_at, '') != '' order by finished_at desc limit 1").fetchone()
     except sqlite3.Error:
         return None

@@ -28,7 +28,7 @@ def conflicts(
     if ctx.invoked_subcommand is not None:
         return
     if output not in ("text", "json"):
-        raise typer.BadParameter(t(m.BAD_FORMAT, value=output), param_hint="--format")
+        raise typer.BadParameter(t(m.CONFLICTS_BAD_FORMAT, value=output), param_hint="--format")
     from b24sync import conflicts as lib
     from b24sync.state import State
 

@@ -19,7 +19,7 @@ from b24sync.exitcodes import ExitCode
 from b24sync.i18n import t
 
 PANEL = "Sync"
-FORMATS = ("table", "json", "csv")
+FORMATS = ("table", "summary", "json", "csv")
 ONLY = {"companies", "contacts", "deals", "leads", "invoices", "statuses"}
 
 
@@ -49,9 +49,11 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def _show(plan, fmt: str) -> None:
-    from b24sync.render import plan_csv, plan_json, plan_table
+    from b24sync.render import plan_csv, plan_json, plan_summary, plan_table
 
-    if fmt == "json":
+    if fmt == "summary":
+        plan_summary(Console(), plan)
+    elif fmt == "json":
         sys.stdout.write(plan_json(plan) + "\n")
     elif fmt == "csv":
         sys.stdout.write(plan_csv(plan))
@@ -60,7 +62,7 @@ def _show(plan, fmt: str) -> None:
 
 
 def _report(report, fmt: str) -> int:
-    out = err_console if fmt != "table" else Console()
+    out = err_console if fmt not in ("table", "summary") else Console()
     out.print(t(m.APPLY_DONE, done=len(report.done), failed=len(report.failed), stale=len(report.stale),
                 skipped=report.skipped), markup=False, highlight=False)
     for _, message in [*report.stale, *report.failed][:50]:
@@ -104,11 +106,12 @@ def reconcile(
         _write_private(plan_out, result.plan.to_json())
         err_console.print(t(m.PLAN_SAVED, path=plan_out), markup=False, highlight=False)
     _show(result.plan, fmt)
+    out = err_console if fmt not in ("table", "summary") else Console()  # json / csv: stdout is the data
     if result.plan.empty:
-        (err_console if fmt != "table" else Console()).print(t(m.NOTHING_TO_DO))
+        out.print(t(m.NOTHING_TO_DO))
     if result.report is None:
         if not result.plan.empty:
-            (err_console if fmt != "table" else Console()).print(t(m.DRY_RUN_DONE, count=len(result.plan.operations)))
+            out.print(t(m.DRY_RUN_DONE, count=len(result.plan.operations)))
         return
     code = _report(result.report, fmt)
     if code:

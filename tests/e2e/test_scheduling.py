@@ -151,6 +151,9 @@ def test_the_units_execstart_reconciles_the_sandbox(installed):
         entry = json.loads(line) if line.startswith("{") else None
         assert entry is None or {"ts", "level", "msg"} <= set(entry), line
     assert "Applied" in first.stdout or "Nothing to do" in first.stdout, first.stdout[-2000:]
+    # --format summary: the counts and one line of what was held back, not a table row per record
+    assert "conflict(s)," in first.stdout and "rejected edit(s)" in first.stdout, first.stdout[-2000:]
+    assert "Operations" not in first.stdout and len(first.stdout.splitlines()) < 40, first.stdout[-2000:]
     second = run_like_systemd(unit, host)
     assert second.returncode == 0 and "Nothing to do" in second.stdout, second.stdout[-2000:] + second.stderr[-2000:]
     status = subprocess.run([str(Path(sys.executable).with_name("b24sync")), "--config",
@@ -265,6 +268,8 @@ def test_the_heartbeat_in_status(tmp_path):
     state.db.execute("update runs set finished_at = ? where run_id = ?", [three_hours_ago, old])
     failed_run = state.start_run("reconcile")
     state.finish_run(failed_run, "failed", {})  # a failure is no heartbeat
+    for by_hand in ("conflicts pick 3fa2c1d09e7b", "revert 1c392fa0", "reconcile --dry-run", "conflicts --refresh"):
+        state.finish_run(state.start_run(by_hand), "ok", {})  # nor is a command run by hand
     state.db.conn.commit()
     stale = runner.invoke(app, ["--config", str(config), "status", "--max-age", "2h"], env=env)
     assert stale.exit_code == 1 and f"Last successful run: {three_hours_ago} (reconcile), 3 h 00 min ago" in \
