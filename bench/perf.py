@@ -11,9 +11,7 @@ interpreter each: its own leaky bucket, its own peak RSS). Rows:
    same records from the same emulator, one after another, the portal's bucket drained before each
    (``as_list()`` is given ``order={"ID": "ASC"}``, as in its docs: offset pages of an unordered
    list overlap, and the emulator shuffles unordered lists as a database without ``ORDER BY`` may).
-   Floors: requests ⌊N / 2,500⌋ + 1 (50 commands of 50 rows per ``batch``; a reader that does not
-   count the table first — counting costs more than a page, see docs/performance.md — learns of the
-   end only from a page that comes back short, one more request when N is a multiple); seconds: what a client
+   Floors: requests ⌈N / 2,500⌉ (50 commands of 50 rows per ``batch``); seconds: what a client
    that costs nothing itself would take, sending the floor's requests one after another, each let
    through by the leaky bucket and answered in the emulator's median time per request of the run
    (measured inside the emulator: its handling plus any modelled wait). Each client runs
@@ -26,7 +24,8 @@ interpreter each: its own leaky bucket, its own peak RSS). Rows:
    (``(Ref_Key, DataVersion)`` scan + fetch of what changed) is compared with the full read.
 4. Only with ``--with-recon``: ``bench/recon_plan.py`` in a child process; its summary is shown
    when it prints a line this script can parse (see :func:`parse_recon`).
-5. A zero-change incremental ``reconcile`` on the sandbox (default 100,000 parties): a full first
+5. A zero-change incremental ``reconcile`` on the sandbox (default 100,000 parties; when row 6 runs
+   too and this size is one of its sizes, on row 6's sandbox after its full run): a full first
    run, a second run (it re-reads what the first one wrote: its watermark was taken before its
    writes), then the measured run. The portal's clock is moved one hour ahead before each run, as
    between scheduled runs (the bucket drains and the 5-minute overlap no longer covers the
@@ -610,7 +609,8 @@ class Table:
     def render(self) -> str:
         head = ["#", "measure", "b24sync", "floor / peer", "ratio", "target", "met"]
         body = [[r["row"], r["measure"], r["value"], r["reference"], _fmt_ratio(r["ratio"]), r["target"],
-                 "—" if r["met"] is None else ("yes" if r["met"] else "no")] for r in self.rows]
+                 "—" if r["met"] is None else ("yes" if r["met"] else "no")]
+                for r in sorted(self.rows, key=lambda r: r["row"])]  # stable: a row's lines keep their order
         widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
 
         def line(cells: list[str]) -> str:
@@ -669,12 +669,12 @@ def row_bitrix24_read(table: Table, n: int, peers: list[str], latency: bool, pee
     ours = out["clients"]["b24sync"]
     if "error" in ours:
         raise RuntimeError(f"b24sync read failed: {ours['error']}")
-    floor_requests = n // ROWS_PER_REQUEST + 1  # the end shows only as a short page
+    floor_requests = math.ceil(n / ROWS_PER_REQUEST)
     floor_s = serial_floor(floor_requests, ours["server_median_s"])
     bucket = bucket_floor(floor_requests)
     ok_records = ours["records"] == n == ours["complete"] == ours["distinct"] and ours["rejected"] == 0
     label = f"B24 read {n:,} contacts"
-    table.add("1", f"{label}: requests", f"{ours['requests']}", f"⌊N/2,500⌋+1 = {floor_requests}",
+    table.add("1", f"{label}: requests", f"{ours['requests']}", f"⌈N/2,500⌉ = {floor_requests}",
               _ratio(ours["requests"], floor_requests), "≤ 1.02",
               ours["requests"] <= 1.02 * floor_requests and ok_records)
     table.add("1", f"{label}: wall s", f"{ours['seconds']:.1f}",
@@ -805,8 +805,14 @@ def _floor_seconds(run: dict[str, Any]) -> tuple[float, float, float]:
 def row_zero_change(table: Table, size: int, latency: bool) -> dict[str, Any]:
     print(f"row 5: sandbox of {size:,} parties …", flush=True)
     with tempfile.TemporaryDirectory() as folder, _sandbox(size, latency, folder) as server:
-        runs = [_run_reconcile(server, "first run (full)"), _run_reconcile(server, "second run")]
-        zero = _run_reconcile(server, "zero-change run")
+        first = _run_reconcile(server, "first run (full)")
+        return _zero_change_after(table, server, first)
+
+
+def _zero_change_after(table: Table, server: Server, first: dict[str, Any]) -> dict[str, Any]:
+    """Row 5 on a sandbox whose first, full run is done: a second run, then the measured one."""
+    runs = [first, _run_reconcile(server, "second run")]
+    zero = _run_reconcile(server, "zero-change run")
     sizes = zero["sizes"]
     label = f"zero-change reconcile, {sizes['companies'] + sizes['contacts']:,} + {sizes['counterparties']:,}"
     b24, onec = zero["b24"]["requests"], zero["onec"]["requests"]
@@ -817,15 +823,21 @@ def row_zero_change(table: Table, size: int, latency: bool) -> dict[str, Any]:
               methods=zero["onec"]["methods"])
     table.add("5", f"{label}: seconds", f"{zero['seconds']:.1f}", f"full run {runs[0]['seconds']:.1f} s",
               _ratio(zero["seconds"], runs[0]["seconds"]), operations=zero["operations"], full=zero["full"])
-    return {"size": size, "runs": [*runs, zero]}
+    return {"size": sizes["companies"] + sizes["contacts"], "runs": [*runs, zero]}
 
 
-def row_end_to_end(table: Table, sizes: list[int], latency: bool) -> dict[str, Any]:
+def row_end_to_end(table: Table, sizes: list[int], latency: bool,
+                   zero_at: int | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Row 6; with ``zero_at`` among ``sizes``, row 5 follows on that sandbox (its full run is row 6's)."""
     out: dict[str, Any] = {}
+    zero = None
     for size in sizes:
         print(f"row 6: sandbox of {size:,} parties …", flush=True)
         with tempfile.TemporaryDirectory() as folder, _sandbox(size, latency, folder) as server:
             run = _run_reconcile(server, f"full reconcile at {size:,}")
+            if size == zero_at:
+                print(f"row 5: the same sandbox of {size:,} parties …", flush=True)
+                zero = _zero_change_after(table, server, run)
         b24, onec = run["b24"]["requests"], run["onec"]["requests"]
         floor_b24, floor_onec = run["b24_floor"]["requests"], run["onec_floor"]["requests"]
         floor_s, b24_s, onec_s = _floor_seconds(run)
@@ -848,7 +860,7 @@ def row_end_to_end(table: Table, sizes: list[int], latency: bool) -> dict[str, A
                     / (out[small]["b24"]["requests"] + out[small]["onec"]["requests"]))
         table.add("6", f"growth {int(large):,} / {int(small):,}: requests", f"×{requests:.1f}",
                   f"linear ×{linear:.0f}", requests / linear, "≤ 1.2", requests <= 1.2 * linear)
-    return out
+    return out, zero
 
 
 RECON_LINE = re.compile(r"^total\s+([\d.]+)\s*$")
@@ -921,7 +933,6 @@ def main(argv: list[str]) -> int:
         merged = Table()
         for path in opts.merge:
             merged.rows += json.loads(path.read_text(encoding="utf-8"))["table"]
-        merged.rows.sort(key=lambda r: r["row"])  # stable: each row's lines keep their order
         print(merged.render())
         return 0
     sizes = dict(QUICK if opts.quick else FULL)
@@ -954,10 +965,13 @@ def main(argv: list[str]) -> int:
         figures["rows"]["3"] = row_onec_read(table, sizes["onec"], latency)
     if 4 in rows:
         figures["rows"]["4"] = row_recon(table, opts.recon_n or (20_000 if opts.quick else None))
-    if 5 in rows:
+    shared = 5 in rows and 6 in rows and sizes["zero"] in sizes["sizes"]  # row 5 continues row 6's sandbox
+    if 5 in rows and not shared:
         figures["rows"]["5"] = row_zero_change(table, sizes["zero"], latency)
     if 6 in rows:
-        figures["rows"]["6"] = row_end_to_end(table, sizes["sizes"], latency)
+        figures["rows"]["6"], zero = row_end_to_end(table, sizes["sizes"], latency, sizes["zero"] if shared else None)
+        if zero is not None:
+            figures["rows"]["5"] = zero
     figures["table"] = table.rows
     figures["seconds"] = time.perf_counter() - started
     mode = "realistic latency" if latency else "no modelled latency"

@@ -3,9 +3,11 @@
 A full export walks the keyset the way the portal's documentation recommends for big data:
 ``order {ID: ASC}``, ``filter {">ID": last}``, ``start = -1`` (no COUNT query). Fifty such list
 commands are chained inside one ``batch`` request, each taking its ``>ID`` from the previous
-command's 50th row (``$result[c3][49][ID]``), so N records cost about ceil(N / 2,500) requests.
-When a page comes back short the export is complete, and any command after it (whose reference
-could not resolve) is discarded.
+command's 50th row (``$result[c3][49][ID]``). The first batch also reads the table's last page
+(``order {ID: DESC}``): the walk then stops below it, and each later batch holds only as many
+commands as the remaining ID range can fill — so N records cost ceil(N / 2,500) requests, with no
+request to find the end and no command past it. A page that comes back short also ends the export,
+and any command after it (whose reference could not resolve) is discarded.
 
 Entities without an ID (addresses) are read by offset in a stable order instead. Incremental
 reads filter ``>=DATE_MODIFY`` from the watermark minus an overlap and de-duplicate by ID, so a
@@ -42,6 +44,16 @@ def _list_params(spec: EntitySpec, select: Sequence[str], filters: Mapping[str, 
         params.update({"sort": id_field, "order": "ASC", "FILTER": flt, "start": -1})
         return params  # user.get has no select: it always answers the whole user
     params.update({"order": {id_field: "ASC"}, "filter": flt, "select": list(select), "start": -1})
+    return params
+
+
+def _tail_params(spec: EntitySpec, select: Sequence[str], filters: Mapping[str, Any]) -> dict[str, Any]:
+    """The last page of the table (highest IDs first), with the same filter and fields as the walk."""
+    params: dict[str, Any] = spec.base_params()
+    if spec.name == "user":
+        params.update({"sort": spec.id_field, "order": "DESC", "FILTER": dict(filters), "start": -1})
+        return params
+    params.update({"order": {spec.id_field: "DESC"}, "filter": dict(filters), "select": list(select), "start": -1})
     return params
 
 
@@ -83,16 +95,49 @@ def export(
     if not spec.keyset:
         yield from _export_by_offset(client, spec, fields, dict(filters or {}), convert, progress, commands_per_batch)
         return
+    yield from _export_by_keyset(client, spec, fields, dict(filters or {}), convert, progress, commands_per_batch)
+
+
+def _export_by_keyset(client: Bitrix24Client, spec: EntitySpec, fields: list[str], filters: dict[str, Any],
+                      convert: Callable[[dict[str, Any]], dict[str, Any]], progress: Progress | None,
+                      commands_per_batch: int) -> Iterator[list[dict[str, Any]]]:
+    """Ascending keyset pages, with the table's last page read first (``tail``) by the first batch.
+
+    The tail (``order ID DESC``, one command) tells where the walk ends: the later batches ask only
+    for the IDs below it (``<ID``) and send no more commands than that range can fill, so no request
+    is spent learning that the table has ended and no command runs past its end. Records added
+    after the read began (above the tail) are left for the next run, whose watermark covers them.
+    """
     id_field = spec.id_field
     ref = "[items][49][id]" if spec.style == "item" else f"[49][{id_field}]"
+    tail: list[dict[str, Any]] | None = None
+    end: int | None = None  # the lowest ID of the tail: the keyset walk stops below it
     last: Any = 0
     while True:
-        after = [last] + [f"$result[c{i}]{ref}" for i in range(commands_per_batch - 1)]
-        commands = {f"c{i}": (spec.list, _list_params(spec, fields, filters or {}, after[i]))
-                    for i in range(commands_per_batch)}
+        if end is None:
+            count = commands_per_batch - 1
+        else:
+            count = min(commands_per_batch, -(-(end - 1 - int(last)) // PAGE))
+            if count <= 0:
+                break
+        after = [last] + [f"$result[c{i}]{ref}" for i in range(count - 1)]
+        below = {} if end is None else {f"<{id_field}": end}
+        # the tail goes first: a method close to its operating-time limit runs the first commands only
+        commands = {"tail": (spec.list, _tail_params(spec, fields, filters))} if tail is None else {}
+        commands.update({f"c{i}": (spec.list, _list_params(spec, fields, {**filters, **below}, after[i]))
+                         for i in range(count)})
         batch = client.batch(commands)
+        if tail is None:
+            error = batch.errors.get("tail")
+            if isinstance(error, OperationTimeLimit):
+                client.gate.block(spec.list)  # asked again with the next batch, after the reset
+                continue
+            if error is not None:
+                raise error
+            tail = sorted(_items(spec, batch.result.get("tail")), key=lambda row: int(row[id_field]))
+            end = int(tail[0][id_field]) if tail else 0
         done = False
-        for i in range(commands_per_batch):
+        for i in range(count):
             key = f"c{i}"
             if key in batch.errors:
                 error = batch.errors[key]
@@ -105,16 +150,25 @@ def export(
             if ids and (ids[0] <= int(last) or ids != sorted(ids)):
                 done = True  # an unresolved reference after a short page: not real data
                 break
+            short = len(page) < PAGE
+            if ids and ids[-1] >= end:  # the first batch's walk reached the tail
+                page = [row for row, i in zip(page, ids, strict=True) if i < end]
+                ids = ids[:len(page)]
+                short = True
             if page:
                 yield [convert(row) for row in page]
                 if progress:
                     progress(len(page))
                 last = ids[-1]
-            if len(page) < PAGE:
+            if short:
                 done = True
                 break
         if done:
-            return
+            break
+    if tail:
+        yield [convert(row) for row in tail]
+        if progress:
+            progress(len(tail))
 
 
 def _export_by_offset(client: Bitrix24Client, spec: EntitySpec, fields: list[str], filters: dict[str, Any],
