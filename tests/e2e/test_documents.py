@@ -18,13 +18,12 @@ import pytest
 from typer.testing import CliRunner
 
 from b24sync.cli import app
-from b24sync.config import load_config
 from b24sync.sandbox.bitrix24.methods.reference import CUSTOM_STAGE_ID
-from b24sync.sandbox.run import start_sandbox
 from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.bitrix24.read import export_all
 from b24sync.sources.onec.client import OneCClient
 from b24sync.state import State
+from tests.e2e.conftest import sandbox_world
 
 ORDERS = "Document_ЗаказКлиента"
 INTERESTS = "Document_CRM_Интерес"
@@ -34,15 +33,11 @@ runner = CliRunner()
 
 @pytest.fixture
 def world(tmp_path):
-    with start_sandbox(size=60, seed=5, limits=False) as sandbox:
-        cfg_path = sandbox.write_config(tmp_path / "b24sync.toml")
-        config = load_config(cfg_path)
-        b24 = Bitrix24Client(sandbox.bitrix24.webhook_url)
-        onec = OneCClient(sandbox.onec.odata_url, sandbox.onec.user, sandbox.onec.password,
-                          server_tz=config.onec.tzinfo())
+    with sandbox_world(tmp_path, seed=5) as world:
+        cfg_path = world[1]
         assert cli(cfg_path, "doctor", "--fix").exit_code == 0
         assert cli(cfg_path, "reconcile", "--only", "companies,contacts").exit_code == 0
-        yield sandbox, cfg_path, config, b24, onec
+        yield world
 
 
 def cli(cfg_path, *args: str):

@@ -15,14 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from b24sync.cli import app
-from b24sync.config import load_config
 from b24sync.lock import RunLock
 from b24sync.sandbox.onec.rules import business_error
-from b24sync.sandbox.run import start_sandbox
-from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.bitrix24.read import export_all
-from b24sync.sources.onec.client import OneCClient
 from b24sync.state import State
+from tests.e2e.conftest import sandbox_world
 
 CP = "Catalog_Контрагенты"
 WIDE = {"COLUMNS": "250"}
@@ -31,13 +28,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def world(tmp_path):
-    with start_sandbox(size=60, seed=5, limits=False) as sandbox:
-        cfg_path = sandbox.write_config(tmp_path / "b24sync.toml")
-        config = load_config(cfg_path)
-        b24 = Bitrix24Client(sandbox.bitrix24.webhook_url)
-        onec = OneCClient(sandbox.onec.odata_url, sandbox.onec.user, sandbox.onec.password,
-                          server_tz=config.onec.tzinfo())
-        yield sandbox, cfg_path, config, b24, onec
+    with sandbox_world(tmp_path, seed=5) as world:
+        yield world
 
 
 def cli(cfg_path, *args: str):

@@ -15,15 +15,14 @@ from typer.testing import CliRunner
 from b24sync import __version__
 from b24sync.cli import app
 from b24sync.cli.snapshot import Entity, Side
-from b24sync.config import load_config
 from b24sync.extract import COUNTERPARTIES
 from b24sync.pipeline import WATERMARK
-from b24sync.sandbox.run import start_sandbox
 from b24sync.snapshot import ENTITIES, SIDES, take_snapshot
 from b24sync.sources.bitrix24.client import Bitrix24Client
 from b24sync.sources.bitrix24.read import portal_now
 from b24sync.sources.onec.client import OneCClient
 from b24sync.state import State
+from tests.e2e.conftest import sandbox_world
 
 WIDE = {"COLUMNS": "200"}
 runner = CliRunner()
@@ -31,13 +30,8 @@ runner = CliRunner()
 
 @pytest.fixture
 def world(tmp_path):
-    with start_sandbox(size=60, seed=7, limits=False) as sandbox:
-        cfg_path = sandbox.write_config(tmp_path / "b24sync.toml")
-        config = load_config(cfg_path)
-        b24 = Bitrix24Client(sandbox.bitrix24.webhook_url)
-        onec = OneCClient(sandbox.onec.odata_url, sandbox.onec.user, sandbox.onec.password,
-                          server_tz=config.onec.tzinfo())
-        yield sandbox, cfg_path, config, b24, onec
+    with sandbox_world(tmp_path, seed=7) as world:
+        yield world
 
 
 def cli(cfg_path: Path, *args: str):
