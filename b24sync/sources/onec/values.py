@@ -57,17 +57,30 @@ def record_reader(info: EntityTypeInfo | None, tz: tzinfo | None,
     tables = {name: record_reader(EntityTypeInfo(name, columns), tz, entity_set)
               for name, columns in (info.tabular.items() if info else ())}
 
+    plans: dict[tuple[str, ...], list[tuple[str, Any, bool]]] = {}
+
+    def plan_for(keys: tuple[str, ...]) -> list[tuple[str, Any, bool]]:
+        """What to do with each key of an entity with these keys: skipped annotations dropped, the
+        reader or tabular part looked up once — the entities of one answer share their keys."""
+        plan = [(key, tables.get(key) or readers.get(key), key in tables) for key in keys
+                if "@" not in key and not key.startswith("odata.")]
+        if len(plans) < 64:
+            plans[keys] = plan
+        return plan
+
     def read(raw: Mapping[str, Any]) -> dict[str, Any]:
+        keys = tuple(raw)
         out: dict[str, Any] = {}
-        for key, value in raw.items():
-            if "@" in key or key.startswith("odata."):
+        for key, fn, tabular in plans.get(keys) or plan_for(keys):
+            value = raw[key]
+            if fn is None:
+                out[key] = value
                 continue
             try:
-                if key in tables and isinstance(value, list):
-                    out[key] = [tables[key](row) for row in value]
-                    continue
-                reader = readers.get(key)
-                out[key] = reader(value) if reader else value
+                if tabular:
+                    out[key] = [fn(row) for row in value] if isinstance(value, list) else value
+                else:
+                    out[key] = fn(value)
             except (TypeError, ValueError) as exc:
                 raise OneCValueError(t(m.ONEC_FIELD_VALUE, entity_set=entity_set, record=raw.get("Ref_Key", "?"),
                                        field=key, value=value, reason=exc)) from None
