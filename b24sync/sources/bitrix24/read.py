@@ -18,6 +18,7 @@ clock when a read began (:func:`portal_now`), never this machine's clock, which 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -98,6 +99,28 @@ def export(
     yield from _export_by_keyset(client, spec, fields, dict(filters or {}), convert, progress, commands_per_batch)
 
 
+class _Prefetch:
+    """One ``batch`` sent from a thread of its own while the caller converts the previous answer."""
+
+    def __init__(self, client: Bitrix24Client, commands: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        self._outcome: dict[str, Any] = {}
+        self._thread = threading.Thread(target=self._send, args=(client, commands), daemon=True,
+                                        name="b24sync-read-ahead")
+        self._thread.start()
+
+    def _send(self, client: Bitrix24Client, commands: dict[str, tuple[str, dict[str, Any]]]) -> None:
+        try:
+            self._outcome["batch"] = client.batch(commands)
+        except BaseException as exc:  # raised in the caller's thread by result()
+            self._outcome["error"] = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if "error" in self._outcome:
+            raise self._outcome["error"]
+        return self._outcome["batch"]
+
+
 def _export_by_keyset(client: Bitrix24Client, spec: EntitySpec, fields: list[str], filters: dict[str, Any],
                       convert: Callable[[dict[str, Any]], dict[str, Any]], progress: Progress | None,
                       commands_per_batch: int) -> Iterator[list[dict[str, Any]]]:
@@ -107,35 +130,45 @@ def _export_by_keyset(client: Bitrix24Client, spec: EntitySpec, fields: list[str
     for the IDs below it (``<ID``) and send no more commands than that range can fill, so no request
     is spent learning that the table has ended and no command runs past its end. Records added
     after the read began (above the tail) are left for the next run, whose watermark covers them.
+    The next batch is sent as soon as an answer's last ID is known, and travels while the answer's
+    records are converted and handed on (the portal's time and ours overlap).
     """
     id_field = spec.id_field
     ref = "[items][49][id]" if spec.style == "item" else f"[49][{id_field}]"
     tail: list[dict[str, Any]] | None = None
     end: int | None = None  # the lowest ID of the tail: the keyset walk stops below it
     last: Any = 0
-    while True:
+
+    def next_request() -> tuple[int, dict[str, tuple[str, dict[str, Any]]]] | None:
         if end is None:
             count = commands_per_batch - 1
         else:
             count = min(commands_per_batch, -(-(end - 1 - int(last)) // PAGE))
             if count <= 0:
-                break
+                return None
         after = [last] + [f"$result[c{i}]{ref}" for i in range(count - 1)]
         below = {} if end is None else {f"<{id_field}": end}
         # the tail goes first: a method close to its operating-time limit runs the first commands only
         commands = {"tail": (spec.list, _tail_params(spec, fields, filters))} if tail is None else {}
         commands.update({f"c{i}": (spec.list, _list_params(spec, fields, {**filters, **below}, after[i]))
                          for i in range(count)})
-        batch = client.batch(commands)
+        return count, commands
+
+    planned = next_request()
+    batch = client.batch(planned[1]) if planned else None
+    while planned is not None:
+        count = planned[0]
         if tail is None:
             error = batch.errors.get("tail")
             if isinstance(error, OperationTimeLimit):
                 client.gate.block(spec.list)  # asked again with the next batch, after the reset
+                batch = client.batch(planned[1])
                 continue
             if error is not None:
                 raise error
             tail = sorted(_items(spec, batch.result.get("tail")), key=lambda row: int(row[id_field]))
             end = int(tail[0][id_field]) if tail else 0
+        pages: list[list[dict[str, Any]]] = []
         done = False
         for i in range(count):
             key = f"c{i}"
@@ -156,15 +189,19 @@ def _export_by_keyset(client: Bitrix24Client, spec: EntitySpec, fields: list[str
                 ids = ids[:len(page)]
                 short = True
             if page:
-                yield [convert(row) for row in page]
-                if progress:
-                    progress(len(page))
+                pages.append(page)
                 last = ids[-1]
             if short:
                 done = True
                 break
-        if done:
-            break
+        planned = None if done else next_request()
+        ahead = _Prefetch(client, planned[1]) if planned else None
+        for page in pages:
+            yield [convert(row) for row in page]
+            if progress:
+                progress(len(page))
+        if ahead is not None:
+            batch = ahead.result()
     if tail:
         yield [convert(row) for row in tail]
         if progress:
