@@ -26,7 +26,7 @@ from b24sync.documents.model import ORDERS, SEEN
 from b24sync.documents.statuses import STATUS_SEEN
 from b24sync.documents.write import WRITE_BACK, DocumentWriter
 from b24sync.errors import B24SyncError
-from b24sync.extract import COUNTERPARTIES
+from b24sync.extract import COUNTERPARTIES, PARTNERS
 from b24sync.i18n import t
 from b24sync.journal import DONE, FAILED, PENDING, SENDING, STALE, Journal
 from b24sync.recon.model import SYNC_FIELDS, record_id
@@ -40,7 +40,6 @@ from b24sync.sources.onec.contactinfo import address_row, merge_rows
 from b24sync.sources.onec.errors import NotFound, OneCError
 from b24sync.sources.onec.service import ServiceClient
 
-PARTNERS = "Catalog_Партнеры"
 KINDS = "Catalog_ВидыКонтактнойИнформации"
 PARTNER_KIND = {"legal": "Компания", "sole_proprietor": "Компания", "individual": "ЧастноеЛицо"}
 ONEC_KIND = {"legal": "ЮрЛицо", "sole_proprietor": "ИндивидуальныйПредприниматель", "individual": "ФизЛицо"}

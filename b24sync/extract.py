@@ -36,6 +36,7 @@ ADDRESS_FIELDS = ["TYPE_ID", "ENTITY_TYPE_ID", "ENTITY_ID", "ADDRESS_1", "ADDRES
 COUNTERPARTY_FIELDS = ["Ref_Key", "DataVersion", "DeletionMark", "Description", "НаименованиеПолное", "ИНН", "КПП",
                        "ЮрФизЛицо", "Партнер_Key", "КонтактнаяИнформация"]
 COUNTERPARTIES = "Catalog_Контрагенты"
+PARTNERS = "Catalog_Партнеры"
 Progress = Callable[[str], Callable[[int], None] | None]
 CHUNK = 500  # IDs per `@ID` filter: keeps batch command strings well under URL limits
 
@@ -140,8 +141,15 @@ def extract_onec(client: OneCClient, *, known: Mapping[str, str] | None = None, 
         wanted += sorted({ref for ref in extra_refs if ref in versions} - set(wanted))
         rows = client.fetch_many(COUNTERPARTIES, wanted, select=COUNTERPARTY_FIELDS, progress=tick)
         gone = [ref for ref in known if ref not in versions]
-    partners = {r["Ref_Key"]: r.get("ОсновнойМенеджер_Key") for page in client.iterate(
-        "Catalog_Партнеры", select=["Ref_Key", "ОсновнойМенеджер_Key"]) for r in page}
+    # the managers of the counterparties read (through their partners): all partners on a full read,
+    # only the partners of what changed on an incremental one — a run with nothing changed reads none
+    partner_fields = ["Ref_Key", "ОсновнойМенеджер_Key"]
+    if known is None:
+        partner_rows = [r for page in client.iterate(PARTNERS, select=partner_fields) for r in page]
+    else:
+        refs = sorted({str(r["Партнер_Key"]) for r in rows if r.get("Партнер_Key")})
+        partner_rows = client.fetch_many(PARTNERS, refs, select=partner_fields) if refs else []
+    partners = {r["Ref_Key"]: r.get("ОсновнойМенеджер_Key") for r in partner_rows}
     users = [r for page in client.iterate("Catalog_Пользователи", select=["Ref_Key", "Description",
                                                                            "КонтактнаяИнформация"]) for r in page]
     kinds = {r["PredefinedDataName"]: r["Ref_Key"] for r in client.query(
