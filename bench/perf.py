@@ -40,7 +40,7 @@ interpreter each: its own leaky bucket, its own peak RSS). Rows:
 
 Usage (from the repository root)::
 
-    python bench/perf.py                       # rows 1, 2, 3, 5, 6 at full size (long: about an hour)
+    python bench/perf.py                       # rows 1, 2, 3, 5, 6 at full size (long: over an hour)
     python bench/perf.py --quick               # small sizes, a smoke run of about two minutes
     python bench/perf.py --rows 1 --n 100000 --json perf.json
     python bench/perf.py --rows 6 --sizes 10000,100000
