@@ -9,11 +9,9 @@ needs the whole other side, so the run reads both sides in full instead of guess
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import pandas as pd
 
@@ -179,35 +177,10 @@ def prepare(config: Config, state: State, b24: Bitrix24Client, onec: OneCClient,
                                   rules=rules, keep_frames=keep_frames)
         if not _shared_partner_unread(onec, prepared, links):
             return prepared
-    b24_snap, onec_snap = read_both_in_full(b24, onec, progress)
+    b24_snap = extract_bitrix24(b24, progress=progress)
+    onec_snap = extract_onec(onec, progress=progress)
     return plan_snapshots(config, state, b24_snap, onec_snap, links, incremental=False, entities=entities,
                           rules=rules, keep_frames=keep_frames)
-
-
-def read_both_in_full(b24: Bitrix24Client, onec: OneCClient,
-                      progress: Progress | None = None) -> tuple[Bitrix24Snapshot, OneCSnapshot]:
-    """Both systems read in full at the same time: 1C in a thread of its own while Bitrix24 is read.
-
-    Either read mostly waits — on the portal's leaky bucket and answers, on the 1C server — so one
-    after the other a full run waits for the sum, side by side for the longer of the two. The 1C
-    thread is a daemon: when the Bitrix24 read fails (or is interrupted) the error is raised at once
-    and the process does not wait for 1C to finish a read that is no longer wanted.
-    """
-    outcome: dict[str, Any] = {}
-
-    def read_onec() -> None:
-        try:
-            outcome["snap"] = extract_onec(onec, progress=progress)
-        except BaseException as exc:  # handed to the caller's thread, raised there
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=read_onec, name="b24sync-read-1c", daemon=True)
-    worker.start()
-    b24_snap = extract_bitrix24(b24, progress=progress)
-    worker.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return b24_snap, outcome["snap"]
 
 
 def _shared_partner_unread(onec: OneCClient, prepared: Prepared, links: pd.DataFrame) -> bool:
