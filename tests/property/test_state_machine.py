@@ -65,7 +65,7 @@ from b24sync.state import State
 CP = "Catalog_Контрагенты"
 FLOWS = {"companies", "contacts"}  # the counterparty flows only: documents are not part of this model
 SIZE = 24
-EXAMPLES = int(os.environ.get("B24SYNC_PROPERTY_EXAMPLES", "4"))  # ~40 s for tests/property in CI
+EXAMPLES = int(os.environ.get("B24SYNC_PROPERTY_EXAMPLES", "3"))  # ~30 s for tests/property in CI
 STEPS = 8
 REGRESSIONS = Path(__file__).parent / "regressions"
 # What the model allows (docs/reconciliation.md, "Matching"): a run matches on the values it read at
