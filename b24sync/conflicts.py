@@ -187,6 +187,14 @@ def _same(a: Any, b: Any) -> bool:
     return (a or None) == (b or None)
 
 
+def _check_pickable(conflict: OpenConflict, side: str) -> None:
+    """Only a conflict about a value has sides to pick, and only the two systems are sides."""
+    if conflict.kind != "field_undecided":
+        raise ResolutionRefused(t(m.CONFLICTS_PICK_NOT_FIELD, conflict=conflict.conflict_id))
+    if side not in SIDES:
+        raise ResolutionRefused(t(m.CONFLICTS_PICK_BAD_SIDE, side=side))
+
+
 def plan_pick(conflict: OpenConflict, side: str, b24: pd.DataFrame, onec: pd.DataFrame) -> PickPlan:
     """The update that writes ``side``'s current value of the conflict's field to the other side.
 
@@ -196,10 +204,7 @@ def plan_pick(conflict: OpenConflict, side: str, b24: pd.DataFrame, onec: pd.Dat
     """
     from b24sync.manual import value_update
 
-    if conflict.kind != "field_undecided":
-        raise ResolutionRefused(t(m.CONFLICTS_PICK_NOT_FIELD, conflict=conflict.conflict_id))
-    if side not in SIDES:
-        raise ResolutionRefused(t(m.CONFLICTS_PICK_BAD_SIDE, side=side))
+    _check_pickable(conflict, side)
     source = SIDES[side]
     target = md.ONEC if source == md.B24 else md.B24
     name = str(conflict.detail["field"])
@@ -233,10 +238,7 @@ def prepare_pick(config: Config, conflict: str, side: str, progress: Callable[..
 
     state = State(config.state_path)
     found = find_conflict(state, conflict)
-    if side not in SIDES:
-        raise ResolutionRefused(t(m.CONFLICTS_PICK_BAD_SIDE, side=side))
-    if found.kind != "field_undecided":
-        raise ResolutionRefused(t(m.CONFLICTS_PICK_NOT_FIELD, conflict=found.conflict_id))
+    _check_pickable(found, side)  # before the full read, not after it
     b24, onec, _ = clients(config)
     prepared = prepare(config, state, b24, onec, full=True, progress=progress, keep_frames=True)
     assert prepared.frames is not None
